@@ -1,0 +1,363 @@
+//! The driver: one io_uring, the operations in flight on it, and the two
+//! things the run loop asks of it — "submit what is queued and reap what is
+//! done" and "sleep until something completes, a timer is due or another
+//! thread wakes us".
+//!
+//! Every `unsafe` interaction with the kernel lives in this module and in
+//! [`crate::buf`].
+
+mod completion;
+mod eventfd;
+mod fd;
+pub(crate) mod op;
+mod setup;
+mod slots;
+
+pub(crate) use completion::Completion;
+pub(crate) use eventfd::EventFd;
+pub(crate) use fd::SharedFd;
+pub(crate) use op::Abandoned;
+
+use io_uring::{opcode, squeue, types, IoUring};
+use setup::Mode;
+use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// How long dropping a runtime waits for the kernel to finish cancelled
+/// operations before it leaks their buffers instead.
+// From <linux/io_uring.h> (the io-uring crate keeps its copies private).
+const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
+const IORING_ENTER_EXT_ARG: u32 = 1 << 3;
+
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Shared handle to a thread's driver. `!Send`: the ring belongs to the
+/// thread that created it (IORING_SETUP_SINGLE_ISSUER).
+pub(crate) type Handle = Rc<RefCell<Driver>>;
+
+/// How long `turn` may sleep in the kernel.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Park {
+    /// Something is runnable: submit and reap, never block.
+    No,
+    /// Nothing is runnable: block until a completion, a wake-up, or the
+    /// given timeout (none: no timer pending).
+    Until(Option<Duration>),
+}
+
+/// One thread's io_uring and its operations.
+pub(crate) struct Driver {
+    /// `None` once the runtime has shut down.
+    ring: Option<IoUring>,
+    mode: Mode,
+    pub(crate) slots: Slots,
+    /// The eventfd other threads write to when they wake a task of ours.
+    wake_fd: std::os::fd::RawFd,
+    /// Target of the eventfd read kept armed while the loop sleeps. Boxed so
+    /// its address is stable; leaked at shutdown if the read never ends.
+    wake_buf: Box<u64>,
+    wake_armed: bool,
+    /// `io_uring_enter` calls made so far.
+    pub(crate) enter_calls: u64,
+}
+
+impl Driver {
+    /// Create a ring with `entries` submission entries.
+    pub(crate) fn new(entries: u32, wake: &EventFd) -> io::Result<Driver> {
+        let (ring, mode) = setup::build_ring(entries)?;
+        if !ring.params().is_feature_ext_arg() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "io_uring is too old: corio needs IORING_FEAT_EXT_ARG (Linux 5.11 or newer)",
+            ));
+        }
+        Ok(Driver {
+            ring: Some(ring),
+            mode,
+            slots: Slots::new(),
+            wake_fd: wake.as_raw_fd(),
+            wake_buf: Box::new(0),
+            wake_armed: false,
+            enter_calls: 0,
+        })
+    }
+
+    /// Queue an operation's entry; returns the key its completion will carry.
+    ///
+    /// # Safety
+    ///
+    /// Every pointer in `entry` must stay valid until the operation's final
+    /// completion has been reaped (the [`OpCode`] contract).
+    pub(crate) unsafe fn submit(&mut self, entry: squeue::Entry) -> io::Result<Key> {
+        if self.ring.is_none() {
+            return Err(shut_down());
+        }
+        let key = self.slots.insert();
+        // SAFETY: forwarded from our caller.
+        match unsafe { self.push(entry.user_data(key.user_data())) } {
+            Ok(()) => {
+                self.slots.submitted += 1;
+                Ok(key)
+            }
+            Err(e) => {
+                // The entry never reached the queue, so the kernel has no
+                // pointer into the operation: its resources are ours again.
+                self.slots.remove_unsubmitted(key);
+                Err(e)
+            }
+        }
+    }
+
+    /// Poll an operation: its completion if it arrived, else remember `cx`.
+    pub(crate) fn poll_op(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
+        let Some(state) = self.slots.get(key) else {
+            debug_assert!(false, "polled an operation that is not in the table");
+            return Poll::Pending;
+        };
+        match state {
+            Lifecycle::Completed(completion) => {
+                let completion = *completion;
+                self.slots.remove(key);
+                Poll::Ready(completion)
+            }
+            Lifecycle::Pending(waker) => {
+                match waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+            // Orphaned: the runtime is gone and the kernel may still own the
+            // buffer; never complete, so the buffer is never handed back.
+            Lifecycle::Orphaned | Lifecycle::Abandoned(_) => Poll::Pending,
+        }
+    }
+
+    /// The future of an operation was dropped. If its completion already
+    /// arrived, it is returned so the caller can finish the operation (outside
+    /// this borrow). Otherwise the resources move into the table and the
+    /// kernel is asked to cancel; they are released at the final completion.
+    pub(crate) fn abandon(
+        &mut self,
+        key: Key,
+        data: Box<dyn Abandoned>,
+    ) -> Option<(Box<dyn Abandoned>, Completion)> {
+        let state = self.slots.get(key)?;
+        match state {
+            Lifecycle::Completed(completion) => {
+                let completion = *completion;
+                self.slots.remove(key);
+                Some((data, completion))
+            }
+            Lifecycle::Pending(_) => {
+                *state = Lifecycle::Abandoned(data);
+                self.cancel(key);
+                None
+            }
+            Lifecycle::Orphaned => {
+                // The kernel may still write into these resources.
+                std::mem::forget(data);
+                None
+            }
+            Lifecycle::Abandoned(_) => {
+                debug_assert!(false, "an operation abandoned twice");
+                None
+            }
+        }
+    }
+
+    /// Ask the kernel to cancel `key`. The target still posts exactly one
+    /// final completion (-ECANCELED, or its real result if it won the race).
+    fn cancel(&mut self, key: Key) {
+        let entry = opcode::AsyncCancel::new(key.user_data())
+            .build()
+            .user_data(CANCEL_TAG);
+        // SAFETY: a cancel request carries no pointers.
+        let _ = unsafe { self.push(entry) };
+    }
+
+    /// Put an entry in the submission queue. A full queue is drained by
+    /// submitting (never by dropping the entry); a kernel that refuses to take
+    /// more because the completion queue overflowed is answered by reaping.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Driver::submit`].
+    unsafe fn push(&mut self, entry: squeue::Entry) -> io::Result<()> {
+        loop {
+            let ring = self.ring.as_mut().ok_or_else(shut_down)?;
+            // SAFETY: our caller guarantees the entry's pointers outlive the
+            // operation; the queue only copies the entry.
+            if unsafe { ring.submission().push(&entry) }.is_ok() {
+                return Ok(());
+            }
+            self.enter(0, None)?;
+            self.reap();
+        }
+    }
+
+    /// One `io_uring_enter`: submit everything queued, run deferred
+    /// completion work, and wait for `min_complete` completions (bounded by
+    /// `timeout`). EINTR, ETIME and EBUSY/EAGAIN are not failures here: the
+    /// caller reaps and goes round its loop again; entries the kernel did not
+    /// consume stay queued (and owned by their slots) for the next enter.
+    fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
+        let ring = self.ring.as_mut().ok_or_else(shut_down)?;
+        let to_submit = ring.submission().len() as u32;
+        let mut flags = IORING_ENTER_GETEVENTS;
+        self.enter_calls += 1;
+        let submitter = ring.submitter();
+        let res = if let Some(timeout) = timeout {
+            flags |= IORING_ENTER_EXT_ARG;
+            let ts = types::Timespec::from(timeout);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            // SAFETY: `args` is a valid io_uring_getevents_arg that outlives
+            // the call; EXT_ARG tells the kernel to read it as such.
+            unsafe { submitter.enter(to_submit, min_complete, flags, Some(&args)) }
+        } else {
+            // SAFETY: no argument is passed (null sigmask).
+            unsafe { submitter.enter::<libc::sigset_t>(to_submit, min_complete, flags, None) }
+        };
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// Move every available completion into the table.
+    fn reap(&mut self) {
+        let Some(ring) = self.ring.as_mut() else {
+            return;
+        };
+        for cqe in ring.completion() {
+            match cqe.user_data() {
+                CANCEL_TAG => {}
+                WAKE_TAG => self.wake_armed = false,
+                data => self.slots.complete(data, cqe.result(), cqe.flags()),
+            }
+        }
+    }
+
+    /// One turn of the loop's I/O half: submit, maybe sleep, reap.
+    pub(crate) fn turn(&mut self, park: Park) -> io::Result<()> {
+        let Some(ring) = self.ring.as_mut() else {
+            return Ok(());
+        };
+        match park {
+            Park::No => {
+                let queued = !ring.submission().is_empty();
+                // With DEFER_TASKRUN nothing is posted until we enter with
+                // GETEVENTS; otherwise only enter when there is something to
+                // submit or the kernel flagged pending work/overflow.
+                let must_enter = queued
+                    || ring.submission().taskrun()
+                    || ring.submission().cq_overflow()
+                    || (self.mode == Mode::DeferTaskrun && self.slots.in_flight() > 0);
+                if must_enter {
+                    self.enter(0, None)?;
+                }
+            }
+            Park::Until(timeout) => {
+                self.arm_wake_read()?;
+                if self.ring_has_completions() {
+                    self.enter(0, None)?;
+                } else {
+                    self.enter(1, timeout)?;
+                }
+            }
+        }
+        self.reap();
+        // A completion queue that overflowed keeps the rest on the kernel's
+        // list; an enter with GETEVENTS flushes it (tokio-rs/tokio PR #8277).
+        while self
+            .ring
+            .as_mut()
+            .is_some_and(|r| r.submission().cq_overflow())
+        {
+            self.enter(0, None)?;
+            self.reap();
+        }
+        Ok(())
+    }
+
+    fn ring_has_completions(&mut self) -> bool {
+        self.ring
+            .as_mut()
+            .is_some_and(|r| !r.completion().is_empty())
+    }
+
+    /// Keep one read of the eventfd armed while we sleep, so a write from
+    /// another thread completes it and ends the wait.
+    fn arm_wake_read(&mut self) -> io::Result<()> {
+        if self.wake_armed {
+            return Ok(());
+        }
+        let ptr: *mut u64 = &mut *self.wake_buf;
+        let entry = opcode::Read::new(types::Fd(self.wake_fd), ptr.cast(), 8)
+            .build()
+            .user_data(WAKE_TAG);
+        // SAFETY: `wake_buf` is boxed (stable address) and owned by the
+        // driver, which leaks it at shutdown if this read is still armed.
+        unsafe { self.push(entry)? };
+        self.wake_armed = true;
+        Ok(())
+    }
+
+    /// Take the wakers of completed operations and the finished abandoned
+    /// operations, for the run loop to process outside the driver borrow.
+    pub(crate) fn take_ready(
+        &mut self,
+        wakers: &mut Vec<Waker>,
+        finished: &mut Vec<(Box<dyn Abandoned>, Completion)>,
+    ) {
+        wakers.append(&mut self.slots.ready);
+        finished.append(&mut self.slots.finished);
+    }
+
+    /// Cancel everything in flight, reap for a bounded time, then close the
+    /// ring. What the kernel never finished with is leaked, not freed.
+    pub(crate) fn shutdown(&mut self) {
+        if self.ring.is_none() {
+            return;
+        }
+        for key in self.slots.unfinished() {
+            self.cancel(key);
+        }
+        if self.wake_armed {
+            let entry = opcode::AsyncCancel::new(WAKE_TAG)
+                .build()
+                .user_data(CANCEL_TAG);
+            // SAFETY: a cancel request carries no pointers.
+            let _ = unsafe { self.push(entry) };
+        }
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while self.slots.in_flight() > 0 || self.wake_armed {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if self.enter(1, Some(deadline - now)).is_err() {
+                break;
+            }
+            self.reap();
+        }
+        self.slots.orphan_unfinished();
+        if self.wake_armed {
+            // The kernel may still write 8 bytes here.
+            std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
+        }
+        // Closing the ring fd: the kernel cancels and reaps whatever is left.
+        self.ring = None;
+    }
+}
+
+fn shut_down() -> io::Error {
+    io::Error::other("the corio runtime that owned this operation has shut down")
+}

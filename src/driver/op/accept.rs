@@ -1,0 +1,57 @@
+use super::{Op, OpCode};
+use crate::driver::{Completion, SharedFd};
+use io_uring::{opcode, squeue, types};
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// IORING_OP_ACCEPT: one connection and its peer address.
+pub(crate) struct Accept {
+    fd: SharedFd,
+    /// Boxed: the kernel writes the address here after submission.
+    addr: Box<(socket2::SockAddrStorage, libc::socklen_t)>,
+}
+
+impl Accept {
+    pub(crate) fn submit(fd: &SharedFd) -> Op<Accept> {
+        let storage = socket2::SockAddrStorage::zeroed();
+        let len = storage.size_of();
+        Op::submit(Accept {
+            fd: fd.clone(),
+            addr: Box::new((storage, len)),
+        })
+    }
+}
+
+// SAFETY: the entry points at the boxed address storage owned by `self`.
+unsafe impl OpCode for Accept {
+    type Output = io::Result<(OwnedFd, SocketAddr)>;
+
+    fn entry(&mut self) -> squeue::Entry {
+        let (storage, len) = &mut *self.addr;
+        opcode::Accept::new(
+            types::Fd(self.fd.raw()),
+            (storage as *mut socket2::SockAddrStorage).cast(),
+            len,
+        )
+        .flags(libc::SOCK_CLOEXEC)
+        .build()
+    }
+
+    fn complete(self, result: io::Result<u32>, _flags: u32) -> Self::Output {
+        // SAFETY: a successful accept returns a new descriptor we now own.
+        let fd = unsafe { OwnedFd::from_raw_fd(result? as i32) };
+        let (storage, len) = *self.addr;
+        // SAFETY: the kernel filled `storage` with an address of `len` bytes.
+        let addr = unsafe { socket2::SockAddr::new(storage, len) };
+        let addr = addr.as_socket().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "accepted a non-IP peer address")
+        })?;
+        Ok((fd, addr))
+    }
+
+    fn complete_abandoned(self, completion: Completion) {
+        // A connection accepted after its future was dropped: close it.
+        drop(self.complete(completion.result(), completion.flags));
+    }
+}

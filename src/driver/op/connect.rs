@@ -1,0 +1,40 @@
+use super::{Op, OpCode};
+use crate::driver::SharedFd;
+use io_uring::{opcode, squeue, types};
+use std::io;
+use std::net::SocketAddr;
+
+/// IORING_OP_CONNECT.
+pub(crate) struct Connect {
+    fd: SharedFd,
+    /// Boxed: older kernels read the address when the request is issued,
+    /// which can be after submission.
+    addr: Box<socket2::SockAddr>,
+}
+
+impl Connect {
+    pub(crate) fn submit(fd: &SharedFd, addr: SocketAddr) -> Op<Connect> {
+        Op::submit(Connect {
+            fd: fd.clone(),
+            addr: Box::new(socket2::SockAddr::from(addr)),
+        })
+    }
+}
+
+// SAFETY: the entry points at the boxed address owned by `self`.
+unsafe impl OpCode for Connect {
+    type Output = io::Result<()>;
+
+    fn entry(&mut self) -> squeue::Entry {
+        opcode::Connect::new(
+            types::Fd(self.fd.raw()),
+            self.addr.as_ptr().cast(),
+            self.addr.len(),
+        )
+        .build()
+    }
+
+    fn complete(self, result: io::Result<u32>, _flags: u32) -> io::Result<()> {
+        result.map(drop)
+    }
+}

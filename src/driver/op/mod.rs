@@ -1,0 +1,179 @@
+//! `Op<T>`: the one future every io_uring operation is.
+//!
+//! An operation is a small type implementing [`OpCode`]: what it owns, how it
+//! builds its submission entry, how it turns its completion into a result.
+//! `Op<T>` does the rest — submission, waking, completion and, when the future
+//! is dropped early, cancellation without freeing anything the kernel may
+//! still touch.
+
+mod accept;
+mod checks;
+mod close;
+mod connect;
+mod fsync;
+mod nop;
+mod open_at;
+mod read_at;
+mod recv;
+mod send;
+mod write_at;
+
+pub(crate) use accept::Accept;
+pub(crate) use close::close;
+pub(crate) use connect::Connect;
+pub(crate) use fsync::Fsync;
+pub(crate) use nop::Nop;
+pub(crate) use open_at::OpenAt;
+pub(crate) use read_at::ReadAt;
+pub(crate) use recv::Recv;
+pub(crate) use send::Send;
+pub(crate) use write_at::WriteAt;
+
+use super::{Completion, Handle, Key};
+use io_uring::squeue;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// One kind of io_uring operation.
+///
+/// # Safety
+///
+/// Every pointer that [`entry`](OpCode::entry) puts in the submission entry
+/// must point into memory owned by `self` that does not move when `self` is
+/// moved (heap memory: an owned buffer, a `Box`) and stays valid while `self`
+/// is alive. `Op` keeps `self` alive until the operation's final completion.
+pub(crate) unsafe trait OpCode: Unpin + 'static {
+    /// What awaiting the operation gives.
+    type Output;
+
+    /// Build the submission entry (its `user_data` is set by the driver).
+    fn entry(&mut self) -> squeue::Entry;
+
+    /// Turn the kernel's result (or an error raised before submission) into
+    /// the output, handing owned resources back.
+    fn complete(self, result: io::Result<u32>, flags: u32) -> Self::Output;
+
+    /// The future was dropped before it collected its result. Called at
+    /// drop time, before cancellation is requested.
+    fn abandon(&mut self) {}
+
+    /// The final completion of an operation whose future was dropped: the
+    /// kernel is done with `self`. The default releases the resources; a read
+    /// on a stream hands the bytes it received to the stream instead.
+    fn complete_abandoned(self, _completion: Completion)
+    where
+        Self: Sized,
+    {
+    }
+}
+
+/// An abandoned operation parked in the driver, type-erased.
+pub(crate) trait Abandoned {
+    /// The kernel is done with it.
+    fn finish(self: Box<Self>, completion: Completion);
+}
+
+impl<T: OpCode> Abandoned for T {
+    fn finish(self: Box<Self>, completion: Completion) {
+        (*self).complete_abandoned(completion)
+    }
+}
+
+enum State {
+    InFlight {
+        driver: Handle,
+        key: Key,
+    },
+    /// Could not be submitted; completes at first poll with this error.
+    Failed(io::Error),
+    Done,
+}
+
+/// A submitted operation: a future of `T::Output`.
+pub(crate) struct Op<T: OpCode> {
+    data: Option<T>,
+    state: State,
+}
+
+impl<T: OpCode> Op<T> {
+    /// Submit `data` to the ring of the runtime running on this thread.
+    pub(crate) fn submit(mut data: T) -> Op<T> {
+        let Some(driver) = crate::runtime::context::driver() else {
+            return Op::fail(data, no_runtime());
+        };
+        let entry = data.entry();
+        // SAFETY: `OpCode`'s contract: the entry points only into `data`'s
+        // stable memory, and `Op` keeps `data` alive (in itself, or parked
+        // in the driver once abandoned) until the final completion.
+        let submitted = unsafe { driver.borrow_mut().submit(entry) };
+        match submitted {
+            Ok(key) => Op {
+                data: Some(data),
+                state: State::InFlight { driver, key },
+            },
+            Err(e) => Op::fail(data, e),
+        }
+    }
+
+    /// An operation that fails with `err` without reaching the kernel.
+    pub(crate) fn fail(data: T, err: io::Error) -> Op<T> {
+        Op {
+            data: Some(data),
+            state: State::Failed(err),
+        }
+    }
+}
+
+impl<T: OpCode> Future for Op<T> {
+    type Output = T::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
+        let this = self.get_mut();
+        let result = match &this.state {
+            State::InFlight { driver, key } => {
+                let completion = std::task::ready!(driver.borrow_mut().poll_op(*key, cx));
+                (completion.result(), completion.flags)
+            }
+            State::Failed(_) => {
+                let State::Failed(err) = std::mem::replace(&mut this.state, State::Done) else {
+                    unreachable!()
+                };
+                (Err(err), 0)
+            }
+            State::Done => panic!("corio: an operation was polled after it completed"),
+        };
+        this.state = State::Done;
+        let data = this
+            .data
+            .take()
+            .expect("operation data present until completion");
+        Poll::Ready(data.complete(result.0, result.1))
+    }
+}
+
+impl<T: OpCode> Drop for Op<T> {
+    fn drop(&mut self) {
+        let State::InFlight { driver, key } = &self.state else {
+            return;
+        };
+        let Some(mut data) = self.data.take() else {
+            return;
+        };
+        data.abandon();
+        let done = driver.borrow_mut().abandon(*key, Box::new(data));
+        // Completed before it was collected: finish it now that the driver
+        // is no longer borrowed (finishing may drop a descriptor).
+        if let Some((data, completion)) = done {
+            data.finish(completion);
+        }
+    }
+}
+
+fn no_runtime() -> io::Error {
+    io::Error::other(
+        "no corio runtime is running on this thread: \
+         call this inside corio::block_on or Runtime::block_on",
+    )
+}

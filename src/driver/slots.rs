@@ -1,0 +1,170 @@
+//! The table of operations in flight: what each `user_data` refers to.
+
+use super::{Abandoned, Completion};
+use slab::Slab;
+use std::task::Waker;
+
+/// Which slot a completion belongs to: the slab index and the generation
+/// the slot had when the operation was submitted. Both travel in
+/// `user_data`, so a late completion of a cancelled operation can never be
+/// delivered to a newer operation that reused the slot (the bug behind
+/// tokio-rs/tokio#8112).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Key {
+    index: u32,
+    generation: u32,
+}
+
+/// `user_data` of an IORING_OP_ASYNC_CANCEL request: its own completion
+/// (0, -ENOENT, -EALREADY) carries nothing we need.
+pub(crate) const CANCEL_TAG: u64 = u64::MAX;
+/// `user_data` of the eventfd read that wakes a sleeping ring.
+pub(crate) const WAKE_TAG: u64 = u64::MAX - 1;
+
+impl Key {
+    pub(crate) fn user_data(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    fn from_user_data(data: u64) -> Key {
+        Key {
+            index: data as u32,
+            generation: (data >> 32) as u32,
+        }
+    }
+}
+
+/// Where an operation is in its life.
+pub(crate) enum Lifecycle {
+    /// Submitted; the future waits (with its waker once polled).
+    Pending(Option<Waker>),
+    /// The final completion arrived; the future has not collected it yet.
+    Completed(Completion),
+    /// The future was dropped while the kernel still owned its resources:
+    /// they live here until the final completion.
+    Abandoned(Box<dyn Abandoned>),
+    /// The runtime shut down before the kernel finished with this
+    /// operation. Its future must leak its resources rather than free them.
+    Orphaned,
+}
+
+struct Slot {
+    generation: u32,
+    state: Lifecycle,
+}
+
+/// The slab of operations plus the work their completions produce.
+pub(crate) struct Slots {
+    slab: Slab<Slot>,
+    generation: u32,
+    /// Wakers of completed operations, woken by the run loop after it has
+    /// released the driver (so no waker runs while the driver is borrowed).
+    pub(crate) ready: Vec<Waker>,
+    /// Abandoned operations whose final completion arrived; the run loop
+    /// finishes them outside the driver borrow (they may drop descriptors
+    /// or hand rescued bytes back to a stream).
+    pub(crate) finished: Vec<(Box<dyn Abandoned>, Completion)>,
+    pub(crate) submitted: u64,
+    pub(crate) completed: u64,
+}
+
+impl Slots {
+    pub(crate) fn new() -> Slots {
+        Slots {
+            slab: Slab::with_capacity(64),
+            generation: 0,
+            ready: Vec::with_capacity(64),
+            finished: Vec::new(),
+            submitted: 0,
+            completed: 0,
+        }
+    }
+
+    pub(crate) fn insert(&mut self) -> Key {
+        self.generation = self.generation.wrapping_add(1);
+        let generation = self.generation;
+        let index = self.slab.insert(Slot {
+            generation,
+            state: Lifecycle::Pending(None),
+        });
+        debug_assert!(index < u32::MAX as usize - 1);
+        Key {
+            index: index as u32,
+            generation,
+        }
+    }
+
+    /// Forget a slot whose entry never reached the submission queue.
+    pub(crate) fn remove_unsubmitted(&mut self, key: Key) {
+        if self.get(key).is_some() {
+            self.slab.remove(key.index as usize);
+        }
+    }
+
+    pub(crate) fn get(&mut self, key: Key) -> Option<&mut Lifecycle> {
+        match self.slab.get_mut(key.index as usize) {
+            Some(slot) if slot.generation == key.generation => Some(&mut slot.state),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Lifecycle> {
+        self.get(key)?;
+        Some(self.slab.remove(key.index as usize).state)
+    }
+
+    /// Operations whose final completion has not arrived.
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.submitted - self.completed
+    }
+
+    /// Route one completion entry to its operation.
+    pub(crate) fn complete(&mut self, user_data: u64, res: i32, flags: u32) {
+        let key = Key::from_user_data(user_data);
+        let Some(state) = self.get(key) else {
+            // A stale user_data (its slot was reused): nothing to deliver.
+            return;
+        };
+        let completion = Completion { res, flags };
+        match std::mem::replace(state, Lifecycle::Completed(completion)) {
+            Lifecycle::Pending(waker) => {
+                if let Some(waker) = waker {
+                    self.ready.push(waker);
+                }
+            }
+            Lifecycle::Abandoned(data) => {
+                self.slab.remove(key.index as usize);
+                self.finished.push((data, completion));
+            }
+            Lifecycle::Completed(_) | Lifecycle::Orphaned => {
+                debug_assert!(false, "a second final completion for one operation");
+                return;
+            }
+        }
+        self.completed += 1;
+    }
+
+    /// Keys of every operation still waiting for the kernel.
+    pub(crate) fn unfinished(&self) -> Vec<Key> {
+        self.slab
+            .iter()
+            .filter(|(_, s)| matches!(s.state, Lifecycle::Pending(_) | Lifecycle::Abandoned(_)))
+            .map(|(i, s)| Key {
+                index: i as u32,
+                generation: s.generation,
+            })
+            .collect()
+    }
+
+    /// At shutdown, after the bounded wait: whatever the kernel may still
+    /// write is leaked, never freed.
+    pub(crate) fn orphan_unfinished(&mut self) {
+        for (_, slot) in self.slab.iter_mut() {
+            match std::mem::replace(&mut slot.state, Lifecycle::Orphaned) {
+                Lifecycle::Abandoned(data) => std::mem::forget(data),
+                Lifecycle::Pending(_) | Lifecycle::Orphaned => {}
+                done @ Lifecycle::Completed(_) => slot.state = done,
+            }
+        }
+    }
+}

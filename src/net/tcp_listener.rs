@@ -1,0 +1,96 @@
+use super::addr::to_inet;
+use super::TcpStream;
+use crate::driver::op::Accept;
+use crate::driver::SharedFd;
+use socket2::{Domain, SockRef, Socket, Type};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+/// Connections backlog passed to `listen(2)` (the kernel caps it at
+/// `net.core.somaxconn`).
+const BACKLOG: i32 = 1024;
+
+/// A TCP server socket. Accepts are io_uring `accept` operations.
+///
+/// ```no_run
+/// # corio::block_on(async {
+/// let listener = corio::net::TcpListener::bind("127.0.0.1:8080")?;
+/// loop {
+///     let (stream, peer) = listener.accept().await?;
+///     corio::spawn(async move {
+///         let (res, _buf) = stream.read(Vec::with_capacity(4096)).await;
+///         println!("{peer}: {res:?}");
+///     });
+/// }
+/// # std::io::Result::Ok(()) });
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    fd: SharedFd,
+}
+
+impl TcpListener {
+    /// Bind to `addr` and listen with a backlog of 1024 (SO_REUSEADDR on, so
+    /// a restarted server can rebind at once). Not async: binding does not
+    /// wait. Tries each resolved address in turn.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match Self::bind_one(addr) {
+                Ok(listener) => return Ok(listener),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "could not resolve to any address",
+            )
+        }))
+    }
+
+    fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(BACKLOG)?;
+        Ok(TcpListener {
+            fd: SharedFd::new(OwnedFd::from(socket)),
+        })
+    }
+
+    /// Wait for a connection; returns it and the peer's address.
+    ///
+    /// Cancel-safety: dropping the future cancels the accept; a connection
+    /// the kernel accepted anyway is closed (the peer sees a reset or EOF),
+    /// not leaked.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (fd, addr) = Accept::submit(&self.fd).await?;
+        Ok((TcpStream::from_fd(fd), addr))
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        to_inet(SockRef::from(&self.fd).local_addr()?)
+    }
+
+    /// Adopt a std listener (it must already listen).
+    pub fn from_std(listener: std::net::TcpListener) -> TcpListener {
+        TcpListener {
+            fd: SharedFd::new(OwnedFd::from(listener)),
+        }
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.raw()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

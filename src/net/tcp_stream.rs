@@ -1,0 +1,163 @@
+use super::addr::{each_addr, to_inet};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::driver::op::{self, Connect, Recv, Send};
+use crate::driver::SharedFd;
+use socket2::{Domain, SockRef, Socket, Type};
+use std::future::poll_fn;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+/// A TCP connection. Reads and writes are io_uring `recv`/`send`
+/// operations on owned buffers; every method but `close` takes `&self`.
+///
+/// Reads are cancel-safe: if a read future is dropped (a timeout, a
+/// select, an aborted task) after the kernel already received bytes into its
+/// buffer, those bytes are kept and returned first by the next read on this
+/// stream, in order.
+///
+/// ```no_run
+/// # corio::block_on(async {
+/// let stream = corio::net::TcpStream::connect("127.0.0.1:8080").await?;
+/// let (res, _) = stream.write_all(b"ping" as &'static [u8]).await;
+/// res?;
+/// let (res, buf) = stream.read(Vec::with_capacity(64)).await;
+/// println!("{} bytes: {:?}", res?, buf);
+/// stream.close().await?;
+/// # std::io::Result::Ok(()) });
+/// ```
+#[derive(Debug)]
+pub struct TcpStream {
+    fd: SharedFd,
+}
+
+impl TcpStream {
+    pub(crate) fn from_fd(fd: OwnedFd) -> TcpStream {
+        TcpStream {
+            fd: SharedFd::new(fd),
+        }
+    }
+
+    /// Connect to `addr`, trying each resolved address in turn.
+    ///
+    /// A port nobody listens on gives `ConnectionRefused`.
+    ///
+    /// Cancel-safety: dropping the future cancels the attempt and closes
+    /// its socket.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        each_addr(addr, |addr| async move {
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
+            let fd = SharedFd::new(OwnedFd::from(socket));
+            Connect::submit(&fd, addr).await?;
+            Ok(TcpStream { fd })
+        })
+        .await
+    }
+
+    /// Adopt a connected std stream (it should be in blocking mode: io_uring
+    /// answers operations on `O_NONBLOCK` sockets with `WouldBlock` instead
+    /// of waiting).
+    pub fn from_std(stream: std::net::TcpStream) -> TcpStream {
+        TcpStream::from_fd(OwnedFd::from(stream))
+    }
+
+    /// Read into `buf`, from its start up to its capacity; returns the count
+    /// (0: the peer closed its side) and the buffer with its length set to it.
+    ///
+    /// Cancel-safe: bytes the kernel delivered to a dropped read are returned
+    /// by the next read, before anything newer.
+    pub async fn read<B: IoBufMut>(&self, mut buf: B) -> BufResult<usize, B> {
+        // Bytes must come out in the order they arrived: first wait for the
+        // reads that were dropped while in flight, then serve what they got.
+        poll_fn(|cx| self.fd.poll_reads_settled(cx)).await;
+        if let Some(n) = self.fd.take_rescued(&mut buf) {
+            return (Ok(n), buf);
+        }
+        Recv::submit(&self.fd, buf).await
+    }
+
+    /// Send the initialised bytes of `buf`; returns how many were sent
+    /// (possibly fewer). A closed peer gives `BrokenPipe` (MSG_NOSIGNAL: no
+    /// SIGPIPE) or `ConnectionReset`.
+    ///
+    /// Cancel-safety: dropping the future cancels the send, but some or all
+    /// of the bytes may have been sent already.
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        Send::submit(&self.fd, buf).await
+    }
+
+    /// Send all initialised bytes of `buf`, as many sends as needed. On
+    /// error the message says how many bytes were sent first.
+    ///
+    /// Cancel-safety: dropping the future may leave part of the data sent.
+    pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut done = 0;
+        let mut buf = buf;
+        while done < total {
+            let (res, slice) = self.write(buf.slice(done..total)).await;
+            buf = slice.into_inner();
+            match res {
+                Ok(0) => {
+                    return (
+                        Err(crate::fs::partial_write(
+                            io::ErrorKind::WriteZero.into(),
+                            done,
+                            total,
+                        )),
+                        buf,
+                    )
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return (Err(crate::fs::partial_write(e, done, total)), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Shut down the read half, the write half or both (`shutdown(2)`;
+    /// immediate, not async).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        SockRef::from(&self.fd).shutdown(how)
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        to_inet(SockRef::from(&self.fd).peer_addr()?)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        to_inet(SockRef::from(&self.fd).local_addr()?)
+    }
+
+    /// Enable or disable Nagle's algorithm (TCP_NODELAY).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        SockRef::from(&self.fd).set_tcp_nodelay(nodelay)
+    }
+
+    /// Whether TCP_NODELAY is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        SockRef::from(&self.fd).tcp_nodelay()
+    }
+
+    /// Close the connection through the ring (asyncio's `async with` exit),
+    /// after any cancelled operation still using it has finished.
+    pub async fn close(self) -> io::Result<()> {
+        poll_fn(|cx| self.fd.poll_sole_owner(cx)).await;
+        op::close(self.fd).await
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.raw()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

@@ -1,0 +1,60 @@
+//! Which runtime is running on this thread: the one whose `block_on` is on
+//! the stack. Operations, `spawn`, timers and `metrics` find it here.
+
+use super::core::Core;
+use crate::driver::Handle;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// The running runtime's core, if any.
+pub(crate) fn core() -> Option<Rc<Core>> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// The running runtime's driver, if any.
+pub(crate) fn driver() -> Option<Handle> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(|core| core.driver.clone()))
+        .ok()
+        .flatten()
+}
+
+/// Run `f` with the running runtime's core, if any, without cloning it.
+pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// Makes `core` the running runtime until dropped, then restores the
+/// previous one — also when a panic unwinds out of `block_on`.
+pub(crate) struct Enter {
+    previous: Option<Rc<Core>>,
+    core: Rc<Core>,
+}
+
+/// Enter `core`. Panics if it is already running on this thread (a nested
+/// `block_on` of the same runtime could never make progress on the outer one).
+pub(crate) fn enter(core: Rc<Core>) -> Enter {
+    if core.running.replace(true) {
+        panic!(
+            "corio: block_on was called while this runtime is already running on this thread \
+             (nested block_on); await the future instead, or spawn it"
+        );
+    }
+    let previous = CURRENT.with(|c| c.replace(Some(core.clone())));
+    Enter { previous, core }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        self.core.running.set(false);
+        let previous = self.previous.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}

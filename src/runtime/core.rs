@@ -1,0 +1,92 @@
+//! One runtime's state on its thread: ring, tasks, run queue, timers.
+
+use super::shared::{Shared, MAIN_TASK};
+use crate::driver::{Driver, Handle};
+use crate::task::{JoinHandle, Task, TaskCell, TaskWaker};
+use crate::time::timers::{Timers, TimersHandle};
+use slab::Slab;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Waker;
+
+pub(crate) struct Core {
+    pub(crate) driver: Handle,
+    pub(crate) timers: TimersHandle,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) tasks: RefCell<Slab<Rc<dyn Task>>>,
+    pub(crate) run_queue: RefCell<VecDeque<usize>>,
+    /// Its `block_on` is on the stack.
+    pub(crate) running: Cell<bool>,
+    pub(crate) tasks_spawned: Cell<u64>,
+    pub(crate) main_waker: Waker,
+}
+
+impl Core {
+    pub(crate) fn new(entries: u32) -> std::io::Result<Core> {
+        let shared = Arc::new(Shared::new()?);
+        let driver = Driver::new(entries, shared.eventfd())?;
+        Ok(Core {
+            driver: Rc::new(RefCell::new(driver)),
+            timers: Rc::new(RefCell::new(Timers::new())),
+            main_waker: Waker::from(Arc::new(TaskWaker::new(MAIN_TASK, shared.clone()))),
+            shared,
+            tasks: RefCell::new(Slab::with_capacity(64)),
+            run_queue: RefCell::new(VecDeque::with_capacity(64)),
+            running: Cell::new(false),
+            tasks_spawned: Cell::new(0),
+        })
+    }
+
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let mut tasks = self.tasks.borrow_mut();
+        let id = tasks.vacant_key();
+        let flag = Arc::new(TaskWaker::new(id, self.shared.clone()));
+        flag.set_queued();
+        let cell = Rc::new(TaskCell::new(future, flag));
+        tasks.insert(cell.clone());
+        drop(tasks);
+        self.tasks_spawned.set(self.tasks_spawned.get() + 1);
+        self.run_queue.borrow_mut().push_back(id);
+        JoinHandle::new(cell)
+    }
+
+    /// Queue a task woken on this thread while this runtime runs.
+    pub(crate) fn schedule_local(&self, id: usize) {
+        if id == MAIN_TASK {
+            self.shared.wake_main_local();
+        } else {
+            self.run_queue.borrow_mut().push_back(id);
+        }
+    }
+
+    /// Poll one queued task; drop it from the table once finished.
+    pub(crate) fn run_task(&self, id: usize) {
+        let task = self.tasks.borrow().get(id).cloned();
+        let Some(task) = task else { return };
+        if task.run() {
+            let mut tasks = self.tasks.borrow_mut();
+            if tasks.get(id).is_some_and(|t| Rc::ptr_eq(t, &task)) {
+                tasks.remove(id);
+            }
+        }
+    }
+
+    pub(crate) fn metrics(&self) -> crate::Metrics {
+        let driver = self.driver.borrow();
+        crate::Metrics {
+            ops_submitted: driver.slots.submitted,
+            ops_completed: driver.slots.completed,
+            ops_in_flight: driver.slots.in_flight(),
+            enter_calls: driver.enter_calls,
+            tasks_spawned: self.tasks_spawned.get(),
+            tasks_alive: self.tasks.borrow().len() as u64,
+        }
+    }
+}

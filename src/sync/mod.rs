@@ -1,0 +1,3 @@
+//! Synchronisation between tasks and threads.
+
+pub mod oneshot;

@@ -1,0 +1,51 @@
+//! Tasks: futures the runtime polls on its own (asyncio's `Task`).
+//!
+//! [`spawn`] starts one and gives a [`JoinHandle`] to await, abort or check.
+//! Tasks run on the thread of the runtime that spawned them and need not be
+//! `Send`; a task that panics ends with [`JoinError::is_panic`] and leaves
+//! the runtime and its other tasks running.
+
+mod cell;
+mod join;
+mod waker;
+mod yield_now;
+
+pub(crate) use cell::{Task, TaskCell};
+pub use join::{JoinError, JoinHandle};
+pub(crate) use waker::TaskWaker;
+pub use yield_now::yield_now;
+
+use std::future::Future;
+
+/// Run `future` as a new task on the runtime whose `block_on` is running on
+/// this thread (asyncio's `create_task`).
+///
+/// The future need not be `Send`; it must be `'static` because it may
+/// outlive the caller. It starts at the runtime's next turn. Tasks still
+/// pending when `block_on` returns stay with their runtime and go on at its
+/// next `block_on`; dropping the runtime cancels them.
+///
+/// # Panics
+///
+/// If no corio runtime is running on this thread.
+///
+/// ```
+/// corio::block_on(async {
+///     let handle = corio::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match crate::runtime::context::core() {
+        Some(core) => core.spawn(future),
+        None => panic!(
+            "corio::spawn called with no corio runtime running on this thread: \
+             call it from inside corio::block_on or Runtime::block_on"
+        ),
+    }
+}
