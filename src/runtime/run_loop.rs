@@ -66,7 +66,12 @@ impl Core {
 
     /// Wake due timers (in deadline order); returns the next deadline.
     fn fire_timers(&self, wakers: &mut Vec<std::task::Waker>) -> Option<Instant> {
-        let next = self.timers.borrow_mut().fire(Instant::now(), wakers);
+        let mut timers = self.timers.borrow_mut();
+        if timers.is_empty() {
+            return None;
+        }
+        let next = timers.fire(Instant::now(), wakers);
+        drop(timers);
         for waker in wakers.drain(..) {
             waker.wake();
         }

@@ -12,6 +12,8 @@ pub(crate) struct Shared {
     /// Tasks woken from other threads (or from outside this runtime's
     /// `block_on`), moved to the run queue at the next turn.
     remote: Mutex<Vec<usize>>,
+    /// `remote` may be non-empty: lets the loop skip the lock on every turn.
+    remote_pending: AtomicBool,
     /// The `block_on` future was woken.
     main_woken: AtomicBool,
     /// The loop is about to sleep (or sleeps) in `io_uring_enter`.
@@ -23,6 +25,7 @@ impl Shared {
     pub(crate) fn new() -> std::io::Result<Shared> {
         Ok(Shared {
             remote: Mutex::new(Vec::new()),
+            remote_pending: AtomicBool::new(false),
             main_woken: AtomicBool::new(true),
             sleeping: AtomicBool::new(false),
             eventfd: EventFd::new()?,
@@ -60,6 +63,10 @@ impl Shared {
 
     /// Move remotely woken tasks into `queue`.
     pub(crate) fn drain_remote(&self, queue: &mut std::collections::VecDeque<usize>) {
+        if !self.remote_pending.load(Ordering::Acquire) {
+            return;
+        }
+        self.remote_pending.store(false, Ordering::SeqCst);
         let mut remote = self.remote.lock().unwrap_or_else(|e| e.into_inner());
         queue.extend(remote.drain(..));
     }
@@ -70,12 +77,8 @@ impl Shared {
     /// always sees the other.
     pub(crate) fn prepare_sleep(&self) -> bool {
         self.sleeping.store(true, Ordering::SeqCst);
-        let pending = self.main_woken.load(Ordering::SeqCst)
-            || !self
-                .remote
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty();
+        let pending =
+            self.main_woken.load(Ordering::SeqCst) || self.remote_pending.load(Ordering::SeqCst);
         if pending {
             self.sleeping.store(false, Ordering::SeqCst);
         }

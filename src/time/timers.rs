@@ -76,6 +76,10 @@ impl Timers {
         None
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     pub(crate) fn clear(&mut self) {
         self.map.clear();
     }
