@@ -18,7 +18,6 @@ use std::task::{Context, Poll};
 /// - Dropping the handle detaches the task: it keeps running.
 ///
 /// The handle is `!Send`, like the task: both belong to the runtime's thread.
-#[must_use = "dropping a JoinHandle detaches the task; await it to get its result"]
 pub struct JoinHandle<T> {
     task: Rc<dyn Join<T>>,
 }
