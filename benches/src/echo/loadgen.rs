@@ -1,0 +1,256 @@
+//! The load generator, written once and shared by every contender: C
+//! connections, each a ping-pong of S-byte messages (send S bytes, read S
+//! bytes back, check them, record the round trip), driven by one raw
+//! io_uring loop on its own CPU.
+
+use hdrhistogram::Histogram;
+use io_uring::{opcode, types, IoUring};
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// How much of each echoed message is compared with what was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Every byte (smoke runs).
+    Full,
+    /// The first and last 8 bytes (measurement runs: checking 16 KiB per
+    /// message would make the load generator the bottleneck).
+    Ends,
+}
+
+/// What one measurement window saw.
+#[derive(Debug)]
+pub struct Window {
+    pub messages: u64,
+    pub elapsed: Duration,
+    /// Round trips in nanoseconds.
+    pub hist: Histogram<u64>,
+}
+
+struct Conn {
+    stream: TcpStream,
+    out: Box<[u8]>,
+    inp: Box<[u8]>,
+    sent: usize,
+    received: usize,
+    seq: u64,
+    started: Instant,
+}
+
+const SEND: u64 = 0;
+const RECV: u64 = 1;
+
+fn fill(buf: &mut [u8], conn: usize, seq: u64) {
+    let base = (conn as u64)
+        .wrapping_mul(31)
+        .wrapping_add(seq.wrapping_mul(7));
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = base.wrapping_add(i as u64) as u8;
+    }
+}
+
+/// Drives the connections; `run` may be called for a warm-up and then for
+/// the measured window.
+pub struct LoadGen {
+    ring: IoUring,
+    conns: Vec<Conn>,
+    size: usize,
+    check: Check,
+    in_flight: usize,
+}
+
+impl Drop for LoadGen {
+    /// End every receive (shutdown makes them complete) and reap them all
+    /// before the buffers are freed: the kernel must not write into freed
+    /// memory.
+    fn drop(&mut self) {
+        for c in &self.conns {
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.in_flight > 0 && Instant::now() < deadline {
+            let _ = self.ring.submit_and_wait(1);
+            let n = self.ring.completion().count();
+            self.in_flight = self.in_flight.saturating_sub(n);
+        }
+        if self.in_flight > 0 {
+            // Never came back: leak the buffers rather than free them.
+            std::mem::forget(std::mem::take(&mut self.conns));
+        }
+    }
+}
+
+impl LoadGen {
+    /// Connect `connections` clients to `addr` and prime the first message.
+    pub fn connect(
+        addr: SocketAddr,
+        connections: usize,
+        size: usize,
+        check: Check,
+    ) -> io::Result<LoadGen> {
+        let entries = (connections * 2).next_power_of_two().clamp(64, 16384) as u32;
+        let ring = IoUring::builder()
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_cqsize(entries * 2)
+            .build(entries)
+            .or_else(|_| IoUring::new(entries))?;
+        let mut conns = Vec::with_capacity(connections);
+        for i in 0..connections {
+            let stream = connect_retry(addr)?;
+            stream.set_nodelay(true)?;
+            let mut out = vec![0u8; size].into_boxed_slice();
+            fill(&mut out, i, 0);
+            conns.push(Conn {
+                stream,
+                out,
+                inp: vec![0u8; size].into_boxed_slice(),
+                sent: 0,
+                received: 0,
+                seq: 0,
+                started: Instant::now(),
+            });
+        }
+        let mut gen = LoadGen {
+            ring,
+            conns,
+            size,
+            check,
+            in_flight: 0,
+        };
+        for i in 0..connections {
+            gen.conns[i].started = Instant::now();
+            gen.push_send(i);
+        }
+        Ok(gen)
+    }
+
+    fn push(&mut self, e: io_uring::squeue::Entry) {
+        // SAFETY: entries point into the boxed buffers of `self.conns`,
+        // which live as long as the ring (dropped together, ring first:
+        // field order) and are not touched while an op is in flight.
+        while unsafe { self.ring.submission().push(&e) }.is_err() {
+            self.ring.submit().expect("submit");
+        }
+        self.in_flight += 1;
+    }
+
+    fn push_send(&mut self, i: usize) {
+        let c = &self.conns[i];
+        let e = opcode::Send::new(
+            types::Fd(c.stream.as_raw_fd()),
+            c.out[c.sent..].as_ptr(),
+            (self.size - c.sent) as u32,
+        )
+        .flags(libc::MSG_NOSIGNAL)
+        .build()
+        .user_data(((i as u64) << 1) | SEND);
+        self.push(e);
+    }
+
+    fn push_recv(&mut self, i: usize) {
+        let c = &mut self.conns[i];
+        let e = opcode::Recv::new(
+            types::Fd(c.stream.as_raw_fd()),
+            c.inp[c.received..].as_mut_ptr(),
+            (self.size - c.received) as u32,
+        )
+        .build()
+        .user_data(((i as u64) << 1) | RECV);
+        self.push(e);
+    }
+
+    /// Run for `duration`; counts messages whose round trip ended inside it.
+    pub fn run(&mut self, duration: Duration) -> io::Result<Window> {
+        let mut hist =
+            Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram bounds");
+        let start = Instant::now();
+        let end = start + duration;
+        let mut messages = 0u64;
+        let mut cqes: Vec<(u64, i32)> = Vec::with_capacity(self.conns.len() * 2);
+        while Instant::now() < end {
+            match self.ring.submit_and_wait(1) {
+                Ok(_) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                Err(e) => return Err(e),
+            }
+            cqes.clear();
+            cqes.extend(self.ring.completion().map(|c| (c.user_data(), c.result())));
+            self.in_flight -= cqes.len();
+            for &(data, res) in &cqes {
+                let i = (data >> 1) as usize;
+                if res < 0 {
+                    return Err(io::Error::from_raw_os_error(-res));
+                }
+                if data & 1 == SEND {
+                    self.conns[i].sent += res as usize;
+                    if self.conns[i].sent < self.size {
+                        self.push_send(i);
+                    } else {
+                        self.push_recv(i);
+                    }
+                    continue;
+                }
+                if res == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "server closed a connection",
+                    ));
+                }
+                let c = &mut self.conns[i];
+                c.received += res as usize;
+                if c.received < self.size {
+                    self.push_recv(i);
+                    continue;
+                }
+                let ok = match self.check {
+                    Check::Full => c.inp == c.out,
+                    Check::Ends => {
+                        let k = self.size.min(8);
+                        c.inp[..k] == c.out[..k] && c.inp[self.size - k..] == c.out[self.size - k..]
+                    }
+                };
+                if !ok {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "connection {i}: echoed bytes differ from those sent (message {})",
+                            c.seq
+                        ),
+                    ));
+                }
+                let now = Instant::now();
+                let _ = hist.record(now.duration_since(c.started).as_nanos().max(1) as u64);
+                messages += 1;
+                c.seq += 1;
+                c.sent = 0;
+                c.received = 0;
+                fill(&mut c.out, i, c.seq);
+                c.started = now;
+                self.push_send(i);
+            }
+        }
+        Ok(Window {
+            messages,
+            elapsed: start.elapsed(),
+            hist,
+        })
+    }
+}
+
+fn connect_retry(addr: SocketAddr) -> io::Result<TcpStream> {
+    let mut last = None;
+    for _ in 0..50 {
+        match TcpStream::connect(addr) {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                last = Some(e);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    let _ = io::stderr().flush();
+    Err(last.unwrap())
+}

@@ -1,0 +1,339 @@
+//! TCP echo, every contender in its own process pinned to CPU 0, the shared
+//! load generator pinned to CPU 1; throughput, round-trip latency, server
+//! CPU time and heap allocations per message.
+
+pub mod loadgen;
+pub mod servers;
+
+use crate::report::{fmt_ratio, Report};
+use crate::stats::Summary;
+use crate::sys;
+use crate::Mode;
+use loadgen::{Check, LoadGen};
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+/// One measured run of one contender.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub msgs_per_sec: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub p999_us: f64,
+    pub server_us_per_msg: f64,
+    pub allocs_per_msg: f64,
+}
+
+/// A server child process and its control pipes.
+pub struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    pub fn start(contender: &str) -> io::Result<Server> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["serve", contender])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdin = child.stdin.take().expect("piped stdin");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let port: u16 = line
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(|| {
+                io::Error::other(format!("{contender} server did not start: {line:?}"))
+            })?;
+        Ok(Server {
+            child,
+            stdin,
+            stdout,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Heap allocations the server process has made so far.
+    pub fn allocations(&mut self) -> io::Result<u64> {
+        writeln!(self.stdin, "allocs")?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        line.strip_prefix("ALLOCS ")
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| io::Error::other(format!("bad stats line {line:?}")))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The child side: pin, listen, announce the port, answer stats requests
+/// on stdin, serve forever.
+pub fn serve_child(contender: &str) -> io::Result<()> {
+    if sys::cpus() > 1 {
+        sys::pin_to_cpu(0)?;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    sys::set_backlog(&listener, 4096);
+    println!("PORT {}", listener.local_addr()?.port());
+    io::stdout().flush()?;
+    std::thread::spawn(|| {
+        let stdin = io::stdin();
+        for line in stdin.lock().lines() {
+            match line.as_deref() {
+                Ok("allocs") => {
+                    println!("ALLOCS {}", crate::alloc::allocations());
+                    let _ = io::stdout().flush();
+                }
+                _ => std::process::exit(0),
+            }
+        }
+        // The parent went away: so do we.
+        std::process::exit(0);
+    });
+    servers::serve(contender, listener)
+}
+
+/// Measure one contender at `connections` × `size`.
+pub fn measure(
+    contender: &str,
+    connections: usize,
+    size: usize,
+    mode: &Mode,
+) -> io::Result<Sample> {
+    let mut server = Server::start(contender)?;
+    let check = if mode.smoke { Check::Full } else { Check::Ends };
+    let mut gen = LoadGen::connect(server.addr, connections, size, check)?;
+    gen.run(mode.warmup)?;
+    let cpu0 = sys::process_cpu_ns(server.pid());
+    let alloc0 = server.allocations()?;
+    let window = gen.run(mode.measure)?;
+    let cpu1 = sys::process_cpu_ns(server.pid());
+    let alloc1 = server.allocations()?;
+    drop(gen);
+    if window.messages == 0 {
+        return Err(io::Error::other(format!(
+            "{contender}: no message completed at C={connections} S={size}"
+        )));
+    }
+    let msgs = window.messages as f64;
+    let us = |q: f64| window.hist.value_at_quantile(q) as f64 / 1000.0;
+    Ok(Sample {
+        msgs_per_sec: msgs / window.elapsed.as_secs_f64(),
+        p50_us: us(0.5),
+        p99_us: us(0.99),
+        p999_us: us(0.999),
+        server_us_per_msg: (cpu1.saturating_sub(cpu0)) as f64 / 1000.0 / msgs,
+        allocs_per_msg: (alloc1.saturating_sub(alloc0)) as f64 / msgs,
+    })
+}
+
+/// The echo matrix: every (C, S), every contender, `mode.reps` rounds with
+/// the contender order rotated each round.
+pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<()> {
+    if sys::cpus() > 1 {
+        sys::pin_to_cpu(1)?;
+    }
+    let matrix: Vec<(usize, usize)> = if mode.smoke {
+        vec![(1, 64), (16, 16384)]
+    } else if mode.quick {
+        vec![
+            (1, 64),
+            (16, 64),
+            (16, 1024),
+            (256, 64),
+            (256, 16384),
+            (1024, 64),
+        ]
+    } else {
+        let mut m = Vec::new();
+        for c in [1, 16, 256, 1024] {
+            for s in [64, 1024, 16384] {
+                m.push((c, s));
+            }
+        }
+        m
+    };
+    report.section("TCP echo");
+    report.para(&format!(
+        "Ping-pong per connection; server pinned to CPU 0, load generator to CPU 1; \
+         {:.1} s warm-up + {:.1} s measured, {} round(s), contender order rotated each round. \
+         *server µs/msg* is the server process's CPU time (all threads) divided by messages: \
+         lower is better, and it is the fair figure when the load generator saturates first. \
+         *ratio* is corio ÷ contender for throughput and contender ÷ corio for CPU (above 1: corio better).",
+        mode.warmup.as_secs_f64(),
+        mode.measure.as_secs_f64(),
+        mode.reps
+    ));
+    for &(c, s) in &matrix {
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
+        for rep in 0..mode.reps {
+            for k in 0..contenders.len() {
+                let idx = (k + rep) % contenders.len();
+                let name = contenders[idx];
+                eprintln!("[echo] C={c} S={s} round {}/{}: {name}", rep + 1, mode.reps);
+                match measure(name, c, s, mode) {
+                    Ok(sample) => samples[idx].push(sample),
+                    Err(e) => {
+                        if mode.smoke {
+                            return Err(e);
+                        }
+                        eprintln!("[echo] {name} failed: {e}");
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        table(report, c, s, contenders, &samples);
+    }
+    Ok(())
+}
+
+fn table(report: &mut Report, c: usize, s: usize, contenders: &[&str], samples: &[Vec<Sample>]) {
+    let summary = |i: usize, f: fn(&Sample) -> f64| {
+        Summary::of(&samples[i].iter().map(f).collect::<Vec<_>>())
+    };
+    let corio = contenders.iter().position(|&n| n == "corio");
+    let corio_tput = corio.map(|i| summary(i, |s| s.msgs_per_sec).median);
+    let corio_cpu = corio.map(|i| summary(i, |s| s.server_us_per_msg).median);
+    let mut rows = Vec::new();
+    for (i, name) in contenders.iter().enumerate() {
+        if samples[i].is_empty() {
+            rows.push(vec![name.to_string(), "failed".into()]);
+            continue;
+        }
+        let tput = summary(i, |s| s.msgs_per_sec);
+        let cpu = summary(i, |s| s.server_us_per_msg);
+        rows.push(vec![
+            name.to_string(),
+            format!(
+                "{:.1} ({:.1}–{:.1})",
+                tput.median / 1e3,
+                tput.min / 1e3,
+                tput.max / 1e3
+            ),
+            fmt_ratio(corio_tput.map(|c| c / tput.median)),
+            format!("{:.2} ({:.2}–{:.2})", cpu.median, cpu.min, cpu.max),
+            fmt_ratio(corio_cpu.map(|c| cpu.median / c)),
+            format!("{:.0}", summary(i, |s| s.p50_us).median),
+            format!("{:.0}", summary(i, |s| s.p99_us).median),
+            format!("{:.0}", summary(i, |s| s.p999_us).median),
+            format!("{:.2}", summary(i, |s| s.allocs_per_msg).median),
+        ]);
+        report.record("echo", &format!("C={c} S={s}"), name, cpu.median);
+    }
+    report.table(
+        &format!("C = {c} connections, S = {s} B"),
+        &[
+            "contender",
+            "k msgs/s median (min–max)",
+            "ratio",
+            "server µs/msg (min–max)",
+            "ratio",
+            "p50 µs",
+            "p99 µs",
+            "p999 µs",
+            "allocs/msg",
+        ],
+        &rows,
+    );
+}
+
+/// Scaling: 64-byte echo at growing connection counts, and the server's
+/// resident memory per connection once every connection has been served.
+pub fn scale(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<()> {
+    if sys::cpus() > 1 {
+        sys::pin_to_cpu(1)?;
+    }
+    let nofile = sys::raise_nofile();
+    // Each connection costs one descriptor in each process, plus slack.
+    let max_conns = (nofile.saturating_sub(64) as usize).min(10_000);
+    let counts: Vec<usize> = if mode.smoke {
+        vec![1, 100]
+    } else if mode.quick {
+        vec![1, 1000, 10_000]
+    } else {
+        vec![1, 10, 100, 1000, 10_000]
+    }
+    .into_iter()
+    .map(|c| c.min(max_conns))
+    .collect();
+    report.section("Scaling: TCP echo, 64 B, 1 … 10,000 connections");
+    report.para(&format!(
+        "Same setup as the echo table, one round of {:.1} s per point (RLIMIT_NOFILE {nofile}). \
+         *KiB/conn* is the growth of the server's resident memory from before the first \
+         connection to after every connection was served once, divided by the connections, \
+         at the largest count (every server keeps one 16 KiB buffer per connection).",
+        mode.measure.as_secs_f64()
+    ));
+    let mut headers = vec!["contender".to_owned()];
+    for c in &counts {
+        headers.push(format!("C={c} k msgs/s"));
+        headers.push(format!("C={c} p99 µs"));
+    }
+    headers.push("KiB/conn".into());
+    let mut rows = Vec::new();
+    for &name in contenders {
+        let mut row = vec![name.to_owned()];
+        let mut per_conn = f64::NAN;
+        for &c in &counts {
+            eprintln!("[scale] C={c}: {name}");
+            match scale_point(name, c, mode) {
+                Ok((tput, p99, kib)) => {
+                    row.push(format!("{:.1}", tput / 1e3));
+                    row.push(format!("{p99:.0}"));
+                    per_conn = kib;
+                }
+                Err(e) if mode.smoke => return Err(e),
+                Err(e) => {
+                    eprintln!("[scale] {name} C={c} failed: {e}");
+                    row.push("failed".into());
+                    row.push(String::new());
+                }
+            }
+        }
+        row.push(format!("{per_conn:.1}"));
+        rows.push(row);
+    }
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    report.table("Throughput, p99 and memory per connection", &headers, &rows);
+    Ok(())
+}
+
+/// (messages/s, p99 µs, KiB of server RSS per connection).
+fn scale_point(contender: &str, connections: usize, mode: &Mode) -> io::Result<(f64, f64, f64)> {
+    let server = Server::start(contender)?;
+    std::thread::sleep(Duration::from_millis(20));
+    let rss0 = sys::rss_bytes(server.pid());
+    let check = if mode.smoke { Check::Full } else { Check::Ends };
+    let mut gen = LoadGen::connect(server.addr, connections, 64, check)?;
+    gen.run(mode.warmup.max(Duration::from_millis(200)))?;
+    let rss1 = sys::rss_bytes(server.pid());
+    let window = gen.run(mode.measure)?;
+    drop(gen);
+    if window.messages == 0 {
+        return Err(io::Error::other(format!(
+            "{contender}: no message completed"
+        )));
+    }
+    Ok((
+        window.messages as f64 / window.elapsed.as_secs_f64(),
+        window.hist.value_at_quantile(0.99) as f64 / 1000.0,
+        rss1.saturating_sub(rss0) as f64 / 1024.0 / connections as f64,
+    ))
+}

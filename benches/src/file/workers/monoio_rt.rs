@@ -1,0 +1,127 @@
+//! monoio file worker (io_uring driver, timer enabled as in the echo
+//! server): `monoio::fs::File::read_at` / `write_all_at` with owned
+//! [`AlignedBuf`]s, `qd` tasks on one runtime thread, ring of
+//! max(256, 2·qd) entries (as corio's worker; monoio's own default is 1024).
+
+use super::{
+    check_block, fill_block, histogram, open_flags, AlignedBuf, ReadResult, ReadSpec, WriteResult,
+    WriteSpec,
+};
+use crate::stats::Rng;
+use monoio::fs::{File, OpenOptions};
+use std::cell::RefCell;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::rc::Rc;
+use std::time::Instant;
+
+// SAFETY: the allocation never moves or changes while the buffer lives (the
+// pointer is stable across moves of the AlignedBuf value), `len <= cap`
+// bytes are initialised (all of them are, zeroed at allocation).
+unsafe impl monoio::buf::IoBuf for AlignedBuf {
+    fn read_ptr(&self) -> *const u8 {
+        self.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len()
+    }
+}
+
+// SAFETY: see IoBuf; the whole capacity is owned and writable.
+unsafe impl monoio::buf::IoBufMut for AlignedBuf {
+    fn write_ptr(&mut self) -> *mut u8 {
+        self.as_mut_ptr()
+    }
+    fn bytes_total(&mut self) -> usize {
+        self.capacity()
+    }
+    unsafe fn set_init(&mut self, pos: usize) {
+        // SAFETY: forwarded contract (`pos <= bytes_total()`); monoio's
+        // `pos` becomes the new length.
+        unsafe { self.set_len(pos) }
+    }
+}
+
+type Runtime = monoio::Runtime<monoio::time::TimeDriver<monoio::IoUringDriver>>;
+
+fn runtime(entries: u32) -> io::Result<Runtime> {
+    monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+        .with_entries(entries)
+        .enable_timer()
+        .build()
+}
+
+pub fn random_read(spec: &ReadSpec) -> io::Result<ReadResult> {
+    runtime((spec.qd as u32 * 2).max(256))?.block_on(async {
+        let file = Rc::new(
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(open_flags(spec.direct))
+                .open(&spec.path)
+                .await?,
+        );
+        let hist = Rc::new(RefCell::new(histogram()));
+        let start = Instant::now();
+        let deadline = start + spec.duration;
+        let mut loops = Vec::new();
+        for k in 0..spec.qd {
+            let (file, hist, spec) = (file.clone(), hist.clone(), spec.clone());
+            loops.push(monoio::spawn(async move {
+                let mut rng = Rng::new(spec.seed + k as u64);
+                let mut buf = AlignedBuf::new(spec.block);
+                let mut ops = 0u64;
+                while Instant::now() < deadline {
+                    let offset = rng.below(spec.blocks) * spec.block as u64;
+                    let t = Instant::now();
+                    let (res, b) = file.read_at(buf, offset).await;
+                    buf = b;
+                    let n = res?;
+                    let elapsed = t.elapsed().as_nanos() as u64;
+                    check_block(&buf.as_slice()[..n], offset, spec.full_check)?;
+                    let _ = hist.borrow_mut().record(elapsed.max(1));
+                    ops += 1;
+                }
+                io::Result::Ok(ops)
+            }));
+        }
+        let mut ops = 0;
+        for handle in loops {
+            ops += handle.await?;
+        }
+        let elapsed = start.elapsed();
+        let hist = hist.borrow().clone();
+        Ok(ReadResult { ops, elapsed, hist })
+    })
+}
+
+pub fn seq_write(spec: &WriteSpec) -> io::Result<WriteResult> {
+    runtime(256)?.block_on(async {
+        let start = Instant::now();
+        let file = Rc::new(File::create(&spec.path).await?);
+        let blocks = spec.total.div_ceil(spec.block as u64);
+        let mut loops = Vec::new();
+        for k in 0..spec.qd as u64 {
+            let (file, spec) = (file.clone(), spec.clone());
+            loops.push(monoio::spawn(async move {
+                let mut buf = AlignedBuf::new(spec.block);
+                fill_block(buf.as_mut_slice(), 0);
+                let mut j = k;
+                while j < blocks {
+                    let (res, b) = file.write_all_at(buf, j * spec.block as u64).await;
+                    buf = b;
+                    res?;
+                    j += spec.qd as u64;
+                }
+                io::Result::Ok(())
+            }));
+        }
+        for handle in loops {
+            handle.await?;
+        }
+        file.sync_all().await?;
+        Ok(WriteResult {
+            bytes: blocks * spec.block as u64,
+            elapsed: start.elapsed(),
+        })
+    })
+}

@@ -1,0 +1,161 @@
+//! corio-bench: corio side by side with tokio, tokio-uring, monoio, compio
+//! and hand-written io_uring and epoll loops, in one run.
+//!
+//! ```text
+//! cargo run --release -p corio-bench -- all            # full run, writes BENCHMARKS.md
+//! cargo run --release -p corio-bench -- all --quick    # 1–2 minutes
+//! cargo run --release -p corio-bench -- all --smoke    # CI: every contender, every byte checked
+//! cargo run --release -p corio-bench -- echo --contenders corio,tokio
+//! ```
+
+mod alloc;
+mod chart;
+mod echo;
+mod file;
+mod report;
+mod stats;
+mod sys;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[global_allocator]
+static ALLOC: alloc::Counting = alloc::Counting;
+
+/// Buffer size every echo server reads into (same for every contender).
+pub const BUF_SIZE: usize = 16 * 1024;
+
+/// How long and how often each measurement runs.
+#[derive(Debug, Clone)]
+pub struct Mode {
+    pub quick: bool,
+    pub smoke: bool,
+    pub reps: usize,
+    pub warmup: Duration,
+    pub measure: Duration,
+}
+
+impl Mode {
+    fn from_args(args: &[String]) -> Mode {
+        let smoke = args.iter().any(|a| a == "--smoke");
+        let quick = args.iter().any(|a| a == "--quick");
+        let reps = arg_value(args, "--reps").and_then(|v| v.parse().ok());
+        if smoke {
+            Mode {
+                quick: true,
+                smoke,
+                reps: reps.unwrap_or(1),
+                warmup: Duration::from_millis(100),
+                measure: Duration::from_millis(200),
+            }
+        } else if quick {
+            Mode {
+                quick,
+                smoke,
+                reps: reps.unwrap_or(1),
+                warmup: Duration::from_millis(200),
+                measure: Duration::from_millis(800),
+            }
+        } else {
+            Mode {
+                quick,
+                smoke,
+                reps: reps.unwrap_or(3),
+                warmup: Duration::from_millis(500),
+                measure: sys::secs(
+                    arg_value(args, "--secs")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(3.0),
+                ),
+            }
+        }
+    }
+}
+
+fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: corio-bench <all|echo|scale|file> [--quick|--smoke] [--reps N] [--secs S] \
+         [--contenders a,b,...] [--out FILE]\n\
+         echo contenders: {}",
+        echo::servers::CONTENDERS.join(", ")
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first().map(String::as_str) else {
+        return usage();
+    };
+    if cmd == "file-worker" {
+        return match file::worker_child(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("file worker: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if cmd == "serve" {
+        let name = args.get(1).map(String::as_str).unwrap_or("");
+        return match echo::serve_child(name) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name} server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mode = Mode::from_args(&args);
+    let filter: Option<Vec<String>> =
+        arg_value(&args, "--contenders").map(|v| v.split(',').map(str::to_owned).collect());
+    let echo_contenders: Vec<&str> = echo::servers::CONTENDERS
+        .iter()
+        .copied()
+        .filter(|c| filter.as_ref().is_none_or(|f| f.iter().any(|x| x == c)))
+        .collect();
+    sys::raise_nofile();
+    let mut report = report::Report::default();
+    let mut all: Vec<&str> = echo::servers::CONTENDERS
+        .iter()
+        .chain(file::workers::READ_CONTENDERS)
+        .chain(&["fio"])
+        .copied()
+        .filter(|c| filter.as_ref().is_none_or(|f| f.iter().any(|x| x == c)))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    all.retain(|c| seen.insert(*c));
+    let result = match cmd {
+        "all" => echo::run(&mode, &echo_contenders, &mut report)
+            .and_then(|()| echo::scale(&mode, &echo_contenders, &mut report))
+            .and_then(|()| file::run(&mode, &all, &mut report)),
+        "echo" => echo::run(&mode, &echo_contenders, &mut report),
+        "scale" => echo::scale(&mode, &echo_contenders, &mut report),
+        "file" => file::run(&mode, &all, &mut report),
+        _ => return usage(),
+    };
+    if let Err(e) = result {
+        eprintln!("corio-bench: {e}");
+        return ExitCode::FAILURE;
+    }
+    if cmd == "all" && !mode.smoke {
+        let out = arg_value(&args, "--out").unwrap_or("BENCHMARKS.md");
+        let command = format!("cargo run --release -p corio-bench -- {}", args.join(" "));
+        if let Err(e) = report.write(std::path::Path::new(out), &command) {
+            eprintln!("corio-bench: writing {out}: {e}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {out}");
+    }
+    if mode.smoke {
+        println!("smoke: every contender completed its messages with every byte checked");
+    }
+    ExitCode::SUCCESS
+}
