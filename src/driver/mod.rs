@@ -7,10 +7,11 @@
 //! [`crate::buf`].
 
 mod completion;
+mod enter;
 mod eventfd;
 mod fd;
 pub(crate) mod op;
-mod setup;
+pub(crate) mod setup;
 mod slots;
 
 pub(crate) use completion::Completion;
@@ -18,11 +19,13 @@ pub(crate) use eventfd::EventFd;
 pub(crate) use fd::SharedFd;
 pub(crate) use op::Abandoned;
 
+use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
 use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
 use std::cell::RefCell;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -53,6 +56,9 @@ pub(crate) enum Park {
 pub(crate) struct Driver {
     /// `None` once the runtime has shut down.
     ring: Option<IoUring>,
+    /// How `io_uring_enter` names the ring: a registered index when the
+    /// kernel allows it.
+    ring_fd: RingFd,
     mode: Mode,
     pub(crate) slots: Slots,
     /// The eventfd other threads write to when they wake a task of ours.
@@ -76,6 +82,7 @@ impl Driver {
             ));
         }
         Ok(Driver {
+            ring_fd: RingFd::new(ring.as_raw_fd()),
             ring: Some(ring),
             mode,
             slots: Slots::new(),
@@ -208,19 +215,28 @@ impl Driver {
     fn enter(&mut self, min_complete: u32, timeout: Option<Duration>) -> io::Result<()> {
         let ring = self.ring.as_mut().ok_or_else(shut_down)?;
         let to_submit = ring.submission().len() as u32;
-        let mut flags = IORING_ENTER_GETEVENTS;
+        let flags = IORING_ENTER_GETEVENTS;
         self.enter_calls += 1;
-        let submitter = ring.submitter();
         let res = if let Some(timeout) = timeout {
-            flags |= IORING_ENTER_EXT_ARG;
             let ts = types::Timespec::from(timeout);
             let args = types::SubmitArgs::new().timespec(&ts);
-            // SAFETY: `args` is a valid io_uring_getevents_arg that outlives
-            // the call; EXT_ARG tells the kernel to read it as such.
-            unsafe { submitter.enter(to_submit, min_complete, flags, Some(&args)) }
+            // SAFETY: `args` is the crate's layout of io_uring_getevents_arg,
+            // live for the call; EXT_ARG tells the kernel to read it as such.
+            unsafe {
+                self.ring_fd.enter(
+                    to_submit,
+                    min_complete,
+                    flags | IORING_ENTER_EXT_ARG,
+                    (&args as *const types::SubmitArgs).cast(),
+                    std::mem::size_of::<types::SubmitArgs>(),
+                )
+            }
         } else {
-            // SAFETY: no argument is passed (null sigmask).
-            unsafe { submitter.enter::<libc::sigset_t>(to_submit, min_complete, flags, None) }
+            // SAFETY: no argument (a null sigmask).
+            unsafe {
+                self.ring_fd
+                    .enter(to_submit, min_complete, flags, std::ptr::null(), 0)
+            }
         };
         match res {
             Ok(_) => Ok(()),
@@ -354,7 +370,15 @@ impl Driver {
             std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
         }
         // Closing the ring fd: the kernel cancels and reaps whatever is left.
+        self.ring_fd.unregister();
         self.ring = None;
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // Before the ring field is dropped (closed).
+        self.ring_fd.unregister();
     }
 }
 

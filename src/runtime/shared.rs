@@ -58,7 +58,8 @@ impl Shared {
     }
 
     pub(crate) fn take_main_woken(&self) -> bool {
-        self.main_woken.swap(false, Ordering::SeqCst)
+        // A plain load first: the swap (a locked instruction) only when set.
+        self.main_woken.load(Ordering::Relaxed) && self.main_woken.swap(false, Ordering::Acquire)
     }
 
     /// Move remotely woken tasks into `queue`.
@@ -85,7 +86,10 @@ impl Shared {
         !pending
     }
 
+    /// The loop is awake again. Relaxed: a waker that still sees `true`
+    /// only pays for one spurious eventfd write, and the next
+    /// `prepare_sleep` orders itself with a SeqCst store.
     pub(crate) fn awake(&self) {
-        self.sleeping.store(false, Ordering::SeqCst);
+        self.sleeping.store(false, Ordering::Relaxed);
     }
 }

@@ -29,6 +29,9 @@ pub fn random_read(
             "--time_based",
             "--cpus_allowed=0",
             "--output-format=json",
+            // Keep the warm page cache: fio drops the file's cached pages
+            // before a job by default, which would cold-start whoever runs next.
+            "--invalidate=0",
         ])
         .arg(format!("--filename={}", path.display()))
         .arg(format!("--iodepth={qd}"))

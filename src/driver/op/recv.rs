@@ -1,8 +1,11 @@
 use super::{checks, Op, OpCode};
 use crate::buf::{BufResult, IoBufMut};
-use crate::driver::{Completion, SharedFd};
+use crate::driver::{setup, Completion, SharedFd};
 use io_uring::{opcode, squeue, types};
 use std::io;
+
+/// <linux/io_uring.h>: wait for readiness before the first attempt.
+const IORING_RECVSEND_POLL_FIRST: u16 = 1;
 
 /// IORING_OP_RECV on a stream socket. If its future is dropped after the
 /// kernel received bytes, they are handed to the descriptor and the next
@@ -30,11 +33,21 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
     type Output = BufResult<usize, B>;
 
     fn entry(&mut self) -> squeue::Entry {
+        // When the previous receive emptied the socket, this one will most
+        // likely wait: IORING_RECVSEND_POLL_FIRST skips the attempt that
+        // would fail with EAGAIN and arms the wait at once (5.19). A
+        // request/response server saves a protocol-stack call per message.
+        let ioprio = if self.fd.drained() && setup::recv_poll_first() {
+            IORING_RECVSEND_POLL_FIRST
+        } else {
+            0
+        };
         opcode::Recv::new(
             types::Fd(self.fd.raw()),
             self.buf.stable_mut_ptr(),
             self.len,
         )
+        .ioprio(ioprio)
         .build()
     }
 
@@ -44,6 +57,8 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
             unsafe { self.buf.set_init(n as usize) };
             n as usize
         });
+        self.fd
+            .set_drained(result.as_ref().map_or(true, |&n| n < self.len as usize));
         (result, self.buf)
     }
 
