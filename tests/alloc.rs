@@ -64,7 +64,7 @@ fn the_counter_counts() {
         let (n, v) = allocations(async { Vec::<u8>::with_capacity(10) }).await;
         assert_eq!(v.capacity(), 10);
         assert_eq!(n, 1);
-        let (n, _) = allocations(corio::spawn(async { 1 })).await;
+        let (n, _) = allocations(async { corio::spawn(async { 1 }).await }).await;
         assert!(n >= 1, "spawning a task allocates its cell");
     });
 }
