@@ -12,6 +12,7 @@ mod alloc;
 mod chart;
 mod echo;
 mod file;
+mod micro;
 mod report;
 mod stats;
 mod sys;
@@ -135,7 +136,8 @@ fn main() -> ExitCode {
     let result = match cmd {
         "all" => echo::run(&mode, &echo_contenders, &mut report)
             .and_then(|()| echo::scale(&mode, &echo_contenders, &mut report))
-            .and_then(|()| file::run(&mode, &all, &mut report)),
+            .and_then(|()| file::run(&mode, &all, &mut report))
+            .map(|()| micro::add_to(&mut report)),
         "echo" => echo::run(&mode, &echo_contenders, &mut report),
         "scale" => echo::scale(&mode, &echo_contenders, &mut report),
         "file" => file::run(&mode, &all, &mut report),
