@@ -61,12 +61,15 @@ impl Mode {
             Mode {
                 quick,
                 smoke,
-                reps: reps.unwrap_or(3),
+                // Five short rounds rather than three long ones: on a shared
+                // 2-core VM a run is sometimes bimodal, and the median of
+                // five rounds shrugs off an outlier better.
+                reps: reps.unwrap_or(5),
                 warmup: Duration::from_millis(500),
                 measure: sys::secs(
                     arg_value(args, "--secs")
                         .and_then(|v| v.parse().ok())
-                        .unwrap_or(3.0),
+                        .unwrap_or(2.0),
                 ),
             }
         }

@@ -18,9 +18,14 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
-/// Number of CPUs this process may run on.
+/// Number of CPUs online. Not `available_parallelism`: that follows this
+/// process's affinity mask, and a child spawned by the pinned load
+/// generator inherits a one-CPU mask — it would then never pin itself to
+/// CPU 0 and share CPU 1 with the load generator.
 pub fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
 }
 
 /// CPU time consumed so far by every thread of process `pid`, in
