@@ -34,6 +34,8 @@ pub struct Mode {
     pub reps: usize,
     pub warmup: Duration,
     pub measure: Duration,
+    /// Echo cases (connections, size) given with `--cases CxS,...`.
+    pub cases: Option<Vec<(usize, usize)>>,
 }
 
 impl Mode {
@@ -41,6 +43,14 @@ impl Mode {
         let smoke = args.iter().any(|a| a == "--smoke");
         let quick = args.iter().any(|a| a == "--quick");
         let reps = arg_value(args, "--reps").and_then(|v| v.parse().ok());
+        let cases = arg_value(args, "--cases").map(|v| {
+            v.split(',')
+                .filter_map(|c| {
+                    let (conns, size) = c.split_once('x')?;
+                    Some((conns.parse().ok()?, size.parse().ok()?))
+                })
+                .collect()
+        });
         if smoke {
             Mode {
                 quick: true,
@@ -48,6 +58,7 @@ impl Mode {
                 reps: reps.unwrap_or(1),
                 warmup: Duration::from_millis(100),
                 measure: Duration::from_millis(200),
+                cases,
             }
         } else if quick {
             Mode {
@@ -56,6 +67,7 @@ impl Mode {
                 reps: reps.unwrap_or(1),
                 warmup: Duration::from_millis(200),
                 measure: Duration::from_millis(800),
+                cases,
             }
         } else {
             Mode {
@@ -71,6 +83,7 @@ impl Mode {
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(2.0),
                 ),
+                cases,
             }
         }
     }
@@ -86,7 +99,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 fn usage() -> ExitCode {
     eprintln!(
         "usage: corio-bench <all|echo|scale|file> [--quick|--smoke] [--reps N] [--secs S] \
-         [--contenders a,b,...] [--out FILE]\n\
+         [--contenders a,b,...] [--cases CxS,...] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
     );

@@ -169,6 +169,11 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
         }
         m
     };
+    // `--cases 1024x64,16x1024` replaces the matrix (for profiling one point).
+    let matrix = match &mode.cases {
+        Some(cases) => cases.clone(),
+        None => matrix,
+    };
     report.section("TCP echo");
     report.para(&format!(
         "Ping-pong per connection; server pinned to CPU 0, load generator to CPU 1; \
