@@ -12,13 +12,14 @@ pub fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// IOPS, p50 µs, p99 µs of a 4 KiB random read at depth `qd`.
+/// IOPS, p50 µs, p99 µs of a 4 KiB random read at depth `qd` (and NaN for
+/// allocations: fio's are not ours to count).
 pub fn random_read(
     path: &Path,
     direct: bool,
     qd: usize,
     secs: Duration,
-) -> io::Result<(f64, f64, f64)> {
+) -> io::Result<(f64, f64, f64, f64)> {
     let out = Command::new("fio")
         .args([
             "--name=randread",
@@ -54,7 +55,7 @@ pub fn random_read(
     let clat = read.split("\"clat_ns\"").nth(1).unwrap_or("");
     let p50 = number_after(clat, "\"50.000000\"").unwrap_or(f64::NAN) / 1e3;
     let p99 = number_after(clat, "\"99.000000\"").unwrap_or(f64::NAN) / 1e3;
-    Ok((iops, p50, p99))
+    Ok((iops, p50, p99, f64::NAN))
 }
 
 /// The number following `key :` in a JSON text.

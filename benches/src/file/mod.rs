@@ -107,13 +107,18 @@ pub fn worker_child(args: &[String]) -> io::Result<()> {
                 seed: num("seed")?,
                 full_check: num("full")? == 1,
             };
+            let before = crate::alloc::allocations();
             let r = workers::random_read(contender, &spec)?;
+            // Setup (runtime, tasks, histogram) included: amortised over
+            // millions of reads it vanishes unless reads themselves allocate.
+            let allocations = crate::alloc::allocations() - before;
             println!(
-                "RESULT {} {} {} {}",
+                "RESULT {} {} {} {} {}",
                 r.ops,
                 r.elapsed.as_nanos(),
                 r.hist.value_at_quantile(0.5),
-                r.hist.value_at_quantile(0.99)
+                r.hist.value_at_quantile(0.99),
+                allocations
             );
         }
         Some("seqwrite") => {
@@ -160,8 +165,8 @@ fn run_child(contender: &str, args: &[String]) -> io::Result<Vec<f64>> {
         .collect())
 }
 
-/// One random-read sample: IOPS, p50 µs, p99 µs.
-type ReadSample = (f64, f64, f64);
+/// One random-read sample: IOPS, p50 µs, p99 µs, heap allocations per read.
+type ReadSample = (f64, f64, f64, f64);
 
 fn read_sample(
     contender: &str,
@@ -187,10 +192,10 @@ fn read_sample(
         format!("full={}", u8::from(mode.smoke)),
     ];
     let v = run_child(contender, &args)?;
-    if v.len() < 4 || v[0] == 0.0 {
+    if v.len() < 5 || v[0] == 0.0 {
         return Err(io::Error::other(format!("{contender}: no read completed")));
     }
-    Ok((v[0] / (v[1] / 1e9), v[2] / 1e3, v[3] / 1e3))
+    Ok((v[0] / (v[1] / 1e9), v[2] / 1e3, v[3] / 1e3, v[4] / v[0]))
 }
 
 pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<()> {
@@ -296,6 +301,10 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
                         fmt_ratio(corio_iops.map(|c| c / iops.median)),
                         format!("{:.1}", med(i, |s| s.1).median),
                         format!("{:.1}", med(i, |s| s.2).median),
+                        match med(i, |s| s.3).median {
+                            a if a.is_finite() => format!("{a:.2}"),
+                            _ => "–".into(),
+                        },
                     ]
                 })
                 .collect();
@@ -314,6 +323,7 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
                     "ratio",
                     "p50 µs",
                     "p99 µs",
+                    "allocs/read",
                 ],
                 &rows,
             );
