@@ -98,7 +98,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: corio-bench <all|echo|scale|file> [--quick|--smoke] [--reps N] [--secs S] \
+        "usage: corio-bench <all|echo|scale|file|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
          [--contenders a,b,...] [--cases CxS,...] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
@@ -116,6 +116,27 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("file worker: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if cmd == "chart" {
+        // Redraw the echo chart from an existing report, without re-measuring.
+        let input = args.get(1).map_or("BENCHMARKS.md", String::as_str);
+        let path = std::path::Path::new(input).with_file_name("benchmarks-echo.svg");
+        let drawn = std::fs::read_to_string(input)
+            .map_err(|e| e.to_string())
+            .and_then(|md| {
+                chart::echo_cpu(&chart::records_from_markdown(&md), &path)
+                    .map_err(|e| e.to_string())
+            });
+        return match drawn {
+            Ok(()) => {
+                eprintln!("wrote {}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corio-bench chart: {e}");
                 ExitCode::FAILURE
             }
         };
