@@ -271,3 +271,15 @@ fn tasks_spawned_and_alive_metrics_follow_tasks() {
         });
     });
 }
+
+#[test]
+fn join_error_is_send_sync_and_converts_into_boxed_errors() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<corio::task::JoinError>();
+    corio::block_on(async {
+        let err = corio::spawn(async { panic!("boom") }).await.unwrap_err();
+        assert!(err.to_string().contains("boom"));
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+        assert!(boxed.to_string().contains("boom"));
+    });
+}
