@@ -17,9 +17,6 @@ struct Inner {
     fd: RawFd,
     /// Set once a close operation owns the descriptor.
     handed_off: Cell<bool>,
-    /// The last receive emptied the socket (it returned less than asked):
-    /// the next one will most likely have to wait.
-    drained: Cell<bool>,
     state: RefCell<State>,
 }
 
@@ -42,22 +39,12 @@ impl SharedFd {
         SharedFd(Rc::new(Inner {
             fd: fd.into_raw_fd(),
             handed_off: Cell::new(false),
-            drained: Cell::new(false),
             state: RefCell::new(State::default()),
         }))
     }
 
     pub(crate) fn raw(&self) -> RawFd {
         self.0.fd
-    }
-
-    /// Whether the last receive emptied the socket.
-    pub(crate) fn drained(&self) -> bool {
-        self.0.drained.get()
-    }
-
-    pub(crate) fn set_drained(&self, drained: bool) {
-        self.0.drained.set(drained);
     }
 
     /// A read on this descriptor was dropped while in flight.

@@ -11,7 +11,7 @@ mod enter;
 mod eventfd;
 mod fd;
 pub(crate) mod op;
-pub(crate) mod setup;
+mod setup;
 mod slots;
 
 pub(crate) use completion::Completion;

@@ -3,16 +3,6 @@
 
 use io_uring::IoUring;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The kernel takes IORING_RECVSEND_POLL_FIRST (5.19, like COOP_TASKRUN):
-/// learnt when the first ring is set up, a property of the kernel.
-static RECV_POLL_FIRST: AtomicBool = AtomicBool::new(false);
-
-/// Whether receives may ask to wait for readiness before trying.
-pub(crate) fn recv_poll_first() -> bool {
-    RECV_POLL_FIRST.load(Ordering::Relaxed)
-}
 
 /// How the ring ended up configured; the driver adapts its loop to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +38,7 @@ pub(crate) fn build_ring(entries: u32) -> io::Result<(IoUring, Mode)> {
         builder.setup_cqsize(cq).setup_submit_all().setup_clamp();
         configure(&mut builder);
         match builder.build(entries) {
-            Ok(ring) => {
-                if mode != Mode::Plain {
-                    RECV_POLL_FIRST.store(true, Ordering::Relaxed);
-                }
-                return Ok((ring, mode));
-            }
+            Ok(ring) => return Ok((ring, mode)),
             // EINVAL: this kernel does not know one of the flags; try an
             // older configuration. Anything else will not get better.
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => last = Some(e),
