@@ -73,15 +73,13 @@ unsafe impl<B: IoBufMut> IoBufMut for Slice<B> {
     }
     unsafe fn set_init(&mut self, pos: usize) {
         let new_init = self.begin + pos;
-        if new_init > self.buf.bytes_init() {
+        // Only grow, and only when the slice starts inside the initialised
+        // prefix: extending over a gap of never-written bytes would be unsound.
+        let init = self.buf.bytes_init();
+        if new_init > init && self.begin <= init {
             // SAFETY: the caller promises bytes `begin..begin+pos` were
-            // written, and bytes before `begin` are either initialised
-            // already or were before this slice was taken (a gap would make
-            // this unsound, so only extend when the slice starts within the
-            // initialised prefix).
-            if self.begin <= self.buf.bytes_init() {
-                unsafe { self.buf.set_init(new_init) };
-            }
+            // written; bytes before `begin` were initialised already.
+            unsafe { self.buf.set_init(new_init) };
         }
     }
 }
