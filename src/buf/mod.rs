@@ -17,10 +17,12 @@
 mod io_buf;
 mod io_buf_mut;
 mod slice;
+mod write_all;
 
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub use slice::Slice;
+pub(crate) use write_all::write_all;
 
 /// The result of an operation that owned a buffer: the outcome, and the
 /// buffer handed back whatever the outcome was.

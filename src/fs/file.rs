@@ -1,5 +1,5 @@
 use super::OpenOptions;
-use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::buf::{self, BufResult, IoBuf, IoBufMut};
 use crate::driver::op::{self, Fsync, ReadAt, WriteAt};
 use crate::driver::SharedFd;
 use std::future::poll_fn;
@@ -76,9 +76,8 @@ impl File {
         let mut done = 0;
         let mut buf = buf;
         while done < total {
-            let Some(at) = pos.checked_add(done as u64) else {
-                return (Err(past_end(pos)), buf);
-            };
+            // An offset past i64::MAX is refused by read_at (InvalidInput).
+            let at = pos.saturating_add(done as u64);
             let (res, slice) = self.read_at(buf.slice(done..), at).await;
             buf = slice.into_inner();
             match res {
@@ -115,28 +114,11 @@ impl File {
     ///
     /// Cancel-safety: dropping the future may leave part of the data written.
     pub async fn write_all_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf;
-        while done < total {
-            let Some(at) = pos.checked_add(done as u64) else {
-                return (Err(past_end(pos)), buf);
-            };
-            let (res, slice) = self.write_at(buf.slice(done..total), at).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(partial_write(io::ErrorKind::WriteZero.into(), done, total)),
-                        buf,
-                    )
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(partial_write(e, done, total)), buf),
-            }
-        }
-        (Ok(()), buf)
+        // An offset past i64::MAX is refused by write_at (InvalidInput).
+        buf::write_all(buf, |rest, done| {
+            self.write_at(rest, pos.saturating_add(done as u64))
+        })
+        .await
     }
 
     /// Flush data and metadata to the device (`fsync`).
@@ -179,22 +161,4 @@ impl AsFd for File {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-fn past_end(pos: u64) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("offset overflows past {pos}"),
-    )
-}
-
-/// Report partial progress of a failed multi-step write in its message.
-pub(crate) fn partial_write(err: io::Error, done: usize, total: usize) -> io::Error {
-    if done == 0 {
-        return err;
-    }
-    io::Error::new(
-        err.kind(),
-        format!("{err} (after {done} of {total} bytes were written)"),
-    )
 }

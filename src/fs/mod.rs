@@ -3,6 +3,5 @@
 mod file;
 mod open_options;
 
-pub(crate) use file::partial_write;
 pub use file::File;
 pub use open_options::OpenOptions;

@@ -1,5 +1,5 @@
 use super::addr::{each_addr, to_inet};
-use crate::buf::{BufResult, IoBuf, IoBufMut};
+use crate::buf::{self, BufResult, IoBuf, IoBufMut};
 use crate::driver::op::{self, Connect, Recv, Send};
 use crate::driver::SharedFd;
 use socket2::{Domain, SockRef, Socket, Type};
@@ -91,29 +91,7 @@ impl TcpStream {
     ///
     /// Cancel-safety: dropping the future may leave part of the data sent.
     pub async fn write_all<B: IoBuf>(&self, buf: B) -> BufResult<(), B> {
-        let total = buf.bytes_init();
-        let mut done = 0;
-        let mut buf = buf;
-        while done < total {
-            let (res, slice) = self.write(buf.slice(done..total)).await;
-            buf = slice.into_inner();
-            match res {
-                Ok(0) => {
-                    return (
-                        Err(crate::fs::partial_write(
-                            io::ErrorKind::WriteZero.into(),
-                            done,
-                            total,
-                        )),
-                        buf,
-                    )
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return (Err(crate::fs::partial_write(e, done, total)), buf),
-            }
-        }
-        (Ok(()), buf)
+        buf::write_all(buf, |rest, _| self.write(rest)).await
     }
 
     /// Shut down the read half, the write half or both (`shutdown(2)`;
