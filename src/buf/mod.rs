@@ -16,11 +16,13 @@
 
 mod io_buf;
 mod io_buf_mut;
+mod ring;
 mod slice;
 mod write_all;
 
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
+pub use ring::{BufRing, RingBuf};
 pub use slice::Slice;
 pub(crate) use write_all::write_all;
 

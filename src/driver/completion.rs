@@ -6,11 +6,15 @@ pub(crate) struct Completion {
     /// `cqe.res`: a count on success, `-errno` on failure.
     pub(crate) res: i32,
     /// `cqe.flags` (IORING_CQE_F_MORE, buffer ids, ...).
-    #[allow(dead_code)]
     pub(crate) flags: u32,
 }
 
 impl Completion {
+    /// IORING_CQE_F_MORE: a multishot operation will post more completions.
+    pub(crate) fn more(&self) -> bool {
+        io_uring::cqueue::more(self.flags)
+    }
+
     /// The result as `io::Result`: `res >= 0` is success.
     pub(crate) fn result(&self) -> io::Result<u32> {
         if self.res >= 0 {

@@ -55,16 +55,45 @@ impl SharedFd {
     /// An abandoned read finished; `bytes` is what the kernel had put in its
     /// buffer (empty if it was cancelled or failed).
     pub(crate) fn read_settled(&self, bytes: &[u8]) {
-        let mut state = self.0.state.borrow_mut();
+        self.rescue(bytes);
+        let waiters = {
+            let mut state = self.0.state.borrow_mut();
+            state.abandoned_reads = state.abandoned_reads.saturating_sub(1);
+            if state.abandoned_reads > 0 {
+                return;
+            }
+            std::mem::take(&mut state.read_waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+
+    /// Keep bytes a dropped read received, for the next read.
+    pub(crate) fn rescue(&self, bytes: &[u8]) {
         if !bytes.is_empty() {
-            state.rescued.extend_from_slice(bytes);
+            self.0.state.borrow_mut().rescued.extend_from_slice(bytes);
         }
+    }
+
+    /// One abandoned read is over; the reads waiting for all of them to
+    /// settle are added to `wakers` (for code that must not run wakers).
+    pub(crate) fn read_settled_deferred(&self, wakers: &mut Vec<Waker>) {
+        let mut state = self.0.state.borrow_mut();
         state.abandoned_reads = state.abandoned_reads.saturating_sub(1);
         if state.abandoned_reads == 0 {
-            for waker in state.read_waiters.drain(..) {
-                waker.wake();
-            }
+            wakers.append(&mut state.read_waiters);
         }
+    }
+
+    /// All rescued bytes not yet returned, taken at once.
+    pub(crate) fn take_rescued_all(&self) -> Option<Vec<u8>> {
+        let mut state = self.0.state.borrow_mut();
+        if state.rescued_pos == state.rescued.len() {
+            return None;
+        }
+        let pos = std::mem::take(&mut state.rescued_pos);
+        let mut bytes = std::mem::take(&mut state.rescued);
+        bytes.drain(..pos);
+        Some(bytes)
     }
 
     /// Ready once no abandoned read of this descriptor is in flight.

@@ -24,6 +24,7 @@ use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
 use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
@@ -69,6 +70,10 @@ pub(crate) struct Driver {
     wake_armed: bool,
     /// `io_uring_enter` calls made so far.
     pub(crate) enter_calls: u64,
+    /// Buffer group ids of provided-buffer rings: the next never used, and
+    /// those given back.
+    next_buf_group: u16,
+    free_buf_groups: Vec<u16>,
 }
 
 impl Driver {
@@ -90,6 +95,8 @@ impl Driver {
             wake_buf: Box::new(0),
             wake_armed: false,
             enter_calls: 0,
+            next_buf_group: 0,
+            free_buf_groups: Vec::new(),
         })
     }
 
@@ -105,6 +112,34 @@ impl Driver {
         }
         let key = self.slots.insert();
         // SAFETY: forwarded from our caller.
+        unsafe { self.submit_keyed(key, entry) }
+    }
+
+    /// Queue a multishot operation's entry: its completions collect in
+    /// `queue` (empty, reused storage) until its stream takes them.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Driver::submit`]: every pointer in `entry` stays valid until
+    /// the operation's final completion (the one without F_MORE).
+    pub(crate) unsafe fn submit_streaming(
+        &mut self,
+        entry: squeue::Entry,
+        queue: VecDeque<Completion>,
+    ) -> io::Result<Key> {
+        if self.ring.is_none() {
+            return Err(shut_down());
+        }
+        let key = self.slots.insert_streaming(queue);
+        // SAFETY: forwarded from our caller.
+        unsafe { self.submit_keyed(key, entry) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Driver::submit`].
+    unsafe fn submit_keyed(&mut self, key: Key, entry: squeue::Entry) -> io::Result<Key> {
+        // SAFETY: forwarded from our caller.
         match unsafe { self.push(entry.user_data(key.user_data())) } {
             Ok(()) => {
                 self.slots.submitted += 1;
@@ -117,6 +152,57 @@ impl Driver {
                 Err(e)
             }
         }
+    }
+
+    /// Register a provided-buffer ring of `entries` entries at `addr`; returns
+    /// the buffer group id operations select from.
+    ///
+    /// # Safety
+    ///
+    /// `addr` must be a page-aligned mapping of `entries` `io_uring_buf`
+    /// entries naming valid buffers, all valid until
+    /// [`Driver::unregister_buf_ring`] succeeds or the ring is closed.
+    pub(crate) unsafe fn register_buf_ring(&mut self, addr: u64, entries: u16) -> io::Result<u16> {
+        let ring = self.ring.as_ref().ok_or_else(shut_down)?;
+        let group = match self.free_buf_groups.pop() {
+            Some(group) => group,
+            None => {
+                let group = self.next_buf_group;
+                self.next_buf_group = group.checked_add(1).ok_or_else(|| {
+                    io::Error::other("too many buffer rings on one runtime (65,535 at most)")
+                })?;
+                group
+            }
+        };
+        // SAFETY: forwarded from our caller.
+        let res = unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(addr, entries, group, 0)
+        };
+        match res {
+            Ok(()) => Ok(group),
+            Err(e) => {
+                self.free_buf_groups.push(group);
+                let hint = match e.raw_os_error() {
+                    Some(libc::EINVAL) => "provided-buffer rings need Linux 5.19 or newer",
+                    Some(libc::ENOMEM) => "not enough locked memory (RLIMIT_MEMLOCK)",
+                    _ => "registering a provided-buffer ring failed",
+                };
+                Err(io::Error::new(e.kind(), format!("{hint}: {e}")))
+            }
+        }
+    }
+
+    /// Unregister a buffer ring: afterwards the kernel no longer touches its
+    /// memory. Succeeds trivially once the ring is closed (the registration
+    /// went with it).
+    pub(crate) fn unregister_buf_ring(&mut self, group: u16) -> io::Result<()> {
+        let Some(ring) = self.ring.as_ref() else {
+            return Ok(());
+        };
+        ring.submitter().unregister_buf_ring(group)?;
+        self.free_buf_groups.push(group);
+        Ok(())
     }
 
     /// Poll an operation: its completion if it arrived, else remember `cx`.
@@ -140,8 +226,40 @@ impl Driver {
             }
             // Orphaned: the runtime is gone and the kernel may still own the
             // buffer; never complete, so the buffer is never handed back.
-            Lifecycle::Orphaned | Lifecycle::Abandoned(_) => Poll::Pending,
+            Lifecycle::Orphaned | Lifecycle::Abandoned(_) | Lifecycle::Streaming { .. } => {
+                debug_assert!(!matches!(state, Lifecycle::Streaming { .. }));
+                Poll::Pending
+            }
         }
+    }
+
+    /// Poll a multishot operation for its next completion. After the final
+    /// one (without F_MORE) the slot is gone and its queue storage is moved
+    /// into `spare`, for the next submission to reuse.
+    pub(crate) fn poll_stream(
+        &mut self,
+        key: Key,
+        cx: &mut Context<'_>,
+        spare: &mut VecDeque<Completion>,
+    ) -> Poll<Completion> {
+        let Some(Lifecycle::Streaming { waker, queue }) = self.slots.get(key) else {
+            // Orphaned (the runtime shut down): never complete.
+            return Poll::Pending;
+        };
+        let Some(completion) = queue.pop_front() else {
+            match waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => *waker = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
+        };
+        if !completion.more() {
+            if let Some(Lifecycle::Streaming { queue, .. }) = self.slots.remove(key) {
+                *spare = queue;
+                spare.clear();
+            }
+        }
+        Poll::Ready(completion)
     }
 
     /// The future of an operation was dropped. If its completion already
@@ -162,6 +280,24 @@ impl Driver {
             }
             Lifecycle::Pending(_) => {
                 *state = Lifecycle::Abandoned(data);
+                self.cancel(key);
+                None
+            }
+            Lifecycle::Streaming { queue, .. } => {
+                // Completions the stream never took: their resources (a
+                // selected buffer, received bytes) are handled now.
+                let mut data = data;
+                let queue = std::mem::take(queue);
+                for completion in queue {
+                    if !completion.more() {
+                        self.slots.remove(key);
+                        return Some((data, completion));
+                    }
+                    data.progress(completion, &mut self.slots.ready);
+                }
+                if let Some(state) = self.slots.get(key) {
+                    *state = Lifecycle::Abandoned(data);
+                }
                 self.cancel(key);
                 None
             }

@@ -2,6 +2,7 @@
 
 use super::{Abandoned, Completion};
 use slab::Slab;
+use std::collections::VecDeque;
 use std::task::Waker;
 
 /// Which slot a completion belongs to: the slab index and the generation
@@ -40,12 +41,30 @@ pub(crate) enum Lifecycle {
     Pending(Option<Waker>),
     /// The final completion arrived; the future has not collected it yet.
     Completed(Completion),
+    /// A multishot operation (one entry, many completions): the
+    /// completions its stream has not taken yet, in order. The last one
+    /// (without IORING_CQE_F_MORE) ends the operation.
+    Streaming {
+        waker: Option<Waker>,
+        queue: VecDeque<Completion>,
+    },
     /// The future was dropped while the kernel still owned its resources:
     /// they live here until the final completion.
     Abandoned(Box<dyn Abandoned>),
     /// The runtime shut down before the kernel finished with this
     /// operation. Its future must leak its resources rather than free them.
     Orphaned,
+}
+
+impl Lifecycle {
+    /// The kernel has not posted this operation's final completion.
+    fn unfinished(&self) -> bool {
+        match self {
+            Lifecycle::Pending(_) | Lifecycle::Abandoned(_) => true,
+            Lifecycle::Streaming { queue, .. } => queue.back().map_or(true, |c| c.more()),
+            Lifecycle::Completed(_) | Lifecycle::Orphaned => false,
+        }
+    }
 }
 
 struct Slot {
@@ -80,13 +99,22 @@ impl Slots {
         }
     }
 
+    /// A slot for a single-shot operation.
     pub(crate) fn insert(&mut self) -> Key {
+        self.insert_state(Lifecycle::Pending(None))
+    }
+
+    /// A slot for a multishot operation; `queue` (empty) is reused storage
+    /// for its completions.
+    pub(crate) fn insert_streaming(&mut self, queue: VecDeque<Completion>) -> Key {
+        debug_assert!(queue.is_empty());
+        self.insert_state(Lifecycle::Streaming { waker: None, queue })
+    }
+
+    fn insert_state(&mut self, state: Lifecycle) -> Key {
         self.generation = self.generation.wrapping_add(1);
         let generation = self.generation;
-        let index = self.slab.insert(Slot {
-            generation,
-            state: Lifecycle::Pending(None),
-        });
+        let index = self.slab.insert(Slot { generation, state });
         debug_assert!(index < u32::MAX as usize - 1);
         Key {
             index: index as u32,
@@ -121,25 +149,48 @@ impl Slots {
     /// Route one completion entry to its operation.
     pub(crate) fn complete(&mut self, user_data: u64, res: i32, flags: u32) {
         let key = Key::from_user_data(user_data);
-        let Some(state) = self.get(key) else {
+        let Some(slot) = self
+            .slab
+            .get_mut(key.index as usize)
+            .filter(|slot| slot.generation == key.generation)
+        else {
             // A stale user_data (its slot was reused): nothing to deliver.
             return;
         };
+        let state = &mut slot.state;
         let completion = Completion { res, flags };
-        match std::mem::replace(state, Lifecycle::Completed(completion)) {
-            Lifecycle::Pending(waker) => {
-                if let Some(waker) = waker {
+        match state {
+            Lifecycle::Streaming { waker, queue } => {
+                queue.push_back(completion);
+                if let Some(waker) = waker.take() {
                     self.ready.push(waker);
                 }
+                if completion.more() {
+                    return;
+                }
             }
-            Lifecycle::Abandoned(data) => {
-                self.slab.remove(key.index as usize);
-                self.finished.push((data, completion));
-            }
-            Lifecycle::Completed(_) | Lifecycle::Orphaned => {
-                debug_assert!(false, "a second final completion for one operation");
+            // A dropped multishot operation still producing: its resources
+            // (a selected buffer, received bytes) are handled now; the slot
+            // stays until the final completion.
+            Lifecycle::Abandoned(data) if completion.more() => {
+                data.progress(completion, &mut self.ready);
                 return;
             }
+            _ => match std::mem::replace(state, Lifecycle::Completed(completion)) {
+                Lifecycle::Pending(waker) => {
+                    if let Some(waker) = waker {
+                        self.ready.push(waker);
+                    }
+                }
+                Lifecycle::Abandoned(data) => {
+                    self.slab.remove(key.index as usize);
+                    self.finished.push((data, completion));
+                }
+                Lifecycle::Completed(_) | Lifecycle::Orphaned | Lifecycle::Streaming { .. } => {
+                    debug_assert!(false, "a second final completion for one operation");
+                    return;
+                }
+            },
         }
         self.completed += 1;
     }
@@ -148,7 +199,7 @@ impl Slots {
     pub(crate) fn unfinished(&self) -> Vec<Key> {
         self.slab
             .iter()
-            .filter(|(_, s)| matches!(s.state, Lifecycle::Pending(_) | Lifecycle::Abandoned(_)))
+            .filter(|(_, s)| s.state.unfinished())
             .map(|(i, s)| Key {
                 index: i as u32,
                 generation: s.generation,
@@ -160,10 +211,13 @@ impl Slots {
     /// write is leaked, never freed.
     pub(crate) fn orphan_unfinished(&mut self) {
         for (_, slot) in self.slab.iter_mut() {
-            match std::mem::replace(&mut slot.state, Lifecycle::Orphaned) {
-                Lifecycle::Abandoned(data) => std::mem::forget(data),
-                Lifecycle::Pending(_) | Lifecycle::Orphaned => {}
-                done @ Lifecycle::Completed(_) => slot.state = done,
+            if !slot.state.unfinished() {
+                continue;
+            }
+            if let Lifecycle::Abandoned(data) =
+                std::mem::replace(&mut slot.state, Lifecycle::Orphaned)
+            {
+                std::mem::forget(data);
             }
         }
     }

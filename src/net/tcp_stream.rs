@@ -1,5 +1,6 @@
 use super::addr::{each_addr, to_inet};
-use crate::buf::{self, BufResult, IoBuf, IoBufMut};
+use super::RecvMultishot;
+use crate::buf::{self, BufResult, BufRing, IoBuf, IoBufMut};
 use crate::driver::op::{self, Connect, Recv, Send};
 use crate::driver::SharedFd;
 use socket2::{Domain, SockRef, Socket, Type};
@@ -74,6 +75,33 @@ impl TcpStream {
             return (Ok(n), buf);
         }
         Recv::submit(&self.fd, buf).await
+    }
+
+    /// Receive continuously: one multishot receive (Linux 6.0), armed once,
+    /// yields every chunk of data as it arrives, each in a buffer the kernel
+    /// picks from `bufs` — no buffer is tied up per waiting connection and no
+    /// submission is made per chunk. See [`RecvMultishot`] for how it ends
+    /// and its cancel-safety (bytes are never lost when it is dropped).
+    ///
+    /// ```no_run
+    /// use futures_core::Stream;
+    /// use std::future::poll_fn;
+    /// use std::pin::Pin;
+    ///
+    /// # corio::block_on(async {
+    /// let bufs = corio::buf::BufRing::new(256, 16 * 1024)?;
+    /// let stream = corio::net::TcpStream::connect("127.0.0.1:8080").await?;
+    /// let mut chunks = stream.recv_multishot(&bufs);
+    /// while let Some(chunk) = poll_fn(|cx| Pin::new(&mut chunks).poll_next(cx)).await {
+    ///     // Echo it back without a copy; the buffer returns to the ring
+    ///     // when the write hands it back and it is dropped.
+    ///     let (res, _chunk) = stream.write_all(chunk?).await;
+    ///     res?;
+    /// }
+    /// # std::io::Result::Ok(()) });
+    /// ```
+    pub fn recv_multishot(&self, bufs: &BufRing) -> RecvMultishot {
+        RecvMultishot::new(&self.fd, bufs)
     }
 
     /// Send the initialised bytes of `buf`; returns how many were sent

@@ -15,7 +15,9 @@ mod nop;
 mod open_at;
 mod read_at;
 mod recv;
+mod recv_multi;
 mod send;
+mod stream;
 mod write_at;
 
 pub(crate) use accept::Accept;
@@ -26,7 +28,9 @@ pub(crate) use nop::Nop;
 pub(crate) use open_at::OpenAt;
 pub(crate) use read_at::ReadAt;
 pub(crate) use recv::Recv;
+pub(crate) use recv_multi::RecvMulti;
 pub(crate) use send::Send;
+pub(crate) use stream::{Multishot, OpStream};
 pub(crate) use write_at::WriteAt;
 
 use super::{Completion, Handle, Key};
@@ -34,7 +38,7 @@ use io_uring::squeue;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// One kind of io_uring operation.
 ///
@@ -71,11 +75,20 @@ pub(crate) unsafe trait OpCode: Unpin + 'static {
 
 /// An abandoned operation parked in the driver, type-erased.
 pub(crate) trait Abandoned {
+    /// A completion with IORING_CQE_F_MORE of a dropped multishot
+    /// operation. Runs while the driver is borrowed: it must not touch the
+    /// driver nor run wakers (it adds them to `wakers` instead).
+    fn progress(&mut self, completion: Completion, wakers: &mut Vec<Waker>);
+
     /// The kernel is done with it.
     fn finish(self: Box<Self>, completion: Completion);
 }
 
 impl<T: OpCode> Abandoned for T {
+    fn progress(&mut self, _completion: Completion, _wakers: &mut Vec<Waker>) {
+        debug_assert!(false, "a single-shot operation posted IORING_CQE_F_MORE");
+    }
+
     fn finish(self: Box<Self>, completion: Completion) {
         (*self).complete_abandoned(completion)
     }
@@ -171,7 +184,7 @@ impl<T: OpCode> Drop for Op<T> {
     }
 }
 
-fn no_runtime() -> io::Error {
+pub(crate) fn no_runtime() -> io::Error {
     io::Error::other(
         "no corio runtime is running on this thread: \
          call this inside corio::block_on or Runtime::block_on",

@@ -1,0 +1,166 @@
+//! `OpStream<T>`: a multishot operation — one submission entry, many
+//! completions (IORING_CQE_F_MORE) — as a stream of items.
+//!
+//! Same lifecycle as [`Op`](super::Op): the resources live in the operation
+//! value, the driver's slab routes completions to it, and dropping the stream
+//! parks the resources in the driver and cancels; they are released at the
+//! final completion (the one without F_MORE), never before.
+
+use super::Abandoned;
+use crate::driver::{Completion, Handle, Key};
+use io_uring::squeue;
+use std::collections::VecDeque;
+use std::io;
+use std::task::{Context, Poll, Waker};
+
+/// One kind of multishot io_uring operation.
+///
+/// # Safety
+///
+/// As for [`OpCode`](super::OpCode): every pointer the entry holds points
+/// into memory owned by `self` that stays valid and in place while `self`
+/// lives; `OpStream` keeps `self` alive until the final completion.
+pub(crate) unsafe trait Multishot: Unpin + 'static {
+    /// What each completion gives.
+    type Item;
+
+    /// Build the submission entry (its `user_data` is set by the driver).
+    fn entry(&mut self) -> squeue::Entry;
+
+    /// Turn one completion (or an error raised before submission) into an
+    /// item. `flags` has IORING_CQE_F_MORE unless this is the last one.
+    fn next(&mut self, result: io::Result<u32>, flags: u32) -> Self::Item;
+
+    /// The stream was dropped while the operation was armed. Called at drop
+    /// time, before cancellation is requested.
+    fn abandon(&mut self) {}
+
+    /// A completion that arrived for a dropped stream (the final one
+    /// included): release what it carries (a selected buffer, bytes). May
+    /// run while the driver is borrowed: must not touch the driver nor run
+    /// wakers (it adds them to `wakers`).
+    fn abandoned(&mut self, _completion: Completion, _wakers: &mut Vec<Waker>) {}
+}
+
+/// A dropped multishot operation parked in the driver.
+struct Dropped<T>(T);
+
+impl<T: Multishot> Abandoned for Dropped<T> {
+    fn progress(&mut self, completion: Completion, wakers: &mut Vec<Waker>) {
+        self.0.abandoned(completion, wakers);
+    }
+
+    fn finish(mut self: Box<Self>, completion: Completion) {
+        // Outside the driver borrow: wakers may run now.
+        let mut wakers = Vec::new();
+        self.0.abandoned(completion, &mut wakers);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+enum State {
+    /// Built, not submitted (or ended and ready to be armed again).
+    Idle,
+    Armed {
+        driver: Handle,
+        key: Key,
+    },
+    /// Could not be submitted: the next poll yields this error, last.
+    Failed(io::Error),
+}
+
+/// A multishot operation that can be armed, yields items until its final
+/// completion, and can be armed again (the kernel ends multishot requests
+/// on its own, e.g. when a buffer ring runs dry).
+pub(crate) struct OpStream<T: Multishot> {
+    data: Option<T>,
+    state: State,
+    /// Completion storage, moved into the driver's slot while armed and back
+    /// here at the end: re-arming does not allocate.
+    spare: VecDeque<Completion>,
+}
+
+impl<T: Multishot> OpStream<T> {
+    /// A stream for `data`, not yet armed.
+    pub(crate) fn new(data: T) -> OpStream<T> {
+        OpStream {
+            data: Some(data),
+            state: State::Idle,
+            spare: VecDeque::new(),
+        }
+    }
+
+    /// Whether the operation is armed (its final completion not yet taken).
+    pub(crate) fn is_armed(&self) -> bool {
+        !matches!(self.state, State::Idle)
+    }
+
+    /// Submit the entry to this thread's ring. Only when not armed.
+    pub(crate) fn arm(&mut self) {
+        debug_assert!(!self.is_armed());
+        let Some(data) = self.data.as_mut() else {
+            return;
+        };
+        let Some(driver) = crate::runtime::context::driver() else {
+            self.state = State::Failed(super::no_runtime());
+            return;
+        };
+        let entry = data.entry();
+        let queue = std::mem::take(&mut self.spare);
+        // SAFETY: `Multishot`'s contract: the entry points only into `data`'s
+        // stable memory, and `data` stays alive (here, or parked in the
+        // driver once the stream is dropped) until the final completion.
+        let submitted = unsafe { driver.borrow_mut().submit_streaming(entry, queue) };
+        self.state = match submitted {
+            Ok(key) => State::Armed { driver, key },
+            Err(e) => State::Failed(e),
+        };
+    }
+
+    /// The next item, with whether more will follow from this arming.
+    /// `Ready(None)` only when not armed.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(T::Item, bool)>> {
+        let (result, flags) = match &self.state {
+            State::Idle => return Poll::Ready(None),
+            State::Armed { driver, key } => {
+                let completion =
+                    std::task::ready!(driver.borrow_mut().poll_stream(*key, cx, &mut self.spare));
+                if !completion.more() {
+                    self.state = State::Idle;
+                }
+                (completion.result(), completion.flags)
+            }
+            State::Failed(_) => {
+                let State::Failed(err) = std::mem::replace(&mut self.state, State::Idle) else {
+                    unreachable!()
+                };
+                (Err(err), 0)
+            }
+        };
+        let more = io_uring::cqueue::more(flags);
+        let data = self.data.as_mut().expect("stream data present while alive");
+        Poll::Ready(Some((data.next(result, flags), more)))
+    }
+
+    /// The operation's data (e.g. to read its configuration).
+    pub(crate) fn data(&self) -> &T {
+        self.data.as_ref().expect("stream data present while alive")
+    }
+}
+
+impl<T: Multishot> Drop for OpStream<T> {
+    fn drop(&mut self) {
+        let State::Armed { driver, key } = &self.state else {
+            return;
+        };
+        let Some(mut data) = self.data.take() else {
+            return;
+        };
+        data.abandon();
+        let done = driver.borrow_mut().abandon(*key, Box::new(Dropped(data)));
+        // The final completion was already queued: finish outside the borrow.
+        if let Some((data, completion)) = done {
+            data.finish(completion);
+        }
+    }
+}
