@@ -2,8 +2,11 @@
 //! listener on 127.0.0.1 and serves until killed: per connection, read up
 //! to `BUF_SIZE` bytes into one reused buffer and write them all back.
 //! Same buffer size, same one-read-one-write protocol for everybody.
+//! corio also runs as `corio-multishot`: multishot receive into a
+//! provided-buffer ring, the variant the kernel makes possible.
 
 mod compio_rt;
+mod corio_multishot_rt;
 mod corio_rt;
 mod epoll;
 mod monoio_rt;
@@ -14,6 +17,7 @@ mod tokio_uring_rt;
 /// Every echo contender, in report order (corio first).
 pub const CONTENDERS: &[&str] = &[
     "corio",
+    "corio-multishot",
     "tokio",
     "tokio-uring",
     "monoio",
@@ -26,6 +30,7 @@ pub const CONTENDERS: &[&str] = &[
 pub fn serve(name: &str, listener: std::net::TcpListener) -> std::io::Result<()> {
     match name {
         "corio" => corio_rt::serve(listener),
+        "corio-multishot" => corio_multishot_rt::serve(listener),
         "tokio" => tokio_rt::serve(listener),
         "tokio-uring" => tokio_uring_rt::serve(listener),
         "monoio" => monoio_rt::serve(listener),
