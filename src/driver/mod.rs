@@ -22,8 +22,9 @@ pub(crate) use op::Abandoned;
 use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
+pub(crate) use slots::CurrentTask;
 use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -74,6 +75,8 @@ pub(crate) struct Driver {
     /// those given back.
     next_buf_group: u16,
     free_buf_groups: Vec<u16>,
+    /// The task being polled, set by the run loop around each poll.
+    pub(crate) current: Rc<Cell<CurrentTask>>,
 }
 
 impl Driver {
@@ -97,6 +100,7 @@ impl Driver {
             enter_calls: 0,
             next_buf_group: 0,
             free_buf_groups: Vec::new(),
+            current: Rc::new(Cell::new(CurrentTask::NONE)),
         })
     }
 
@@ -217,11 +221,8 @@ impl Driver {
                 self.slots.remove(key);
                 Poll::Ready(completion)
             }
-            Lifecycle::Pending(waker) => {
-                match waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *waker = Some(cx.waker().clone()),
-                }
+            Lifecycle::Pending(wake) => {
+                wake.register(cx.waker(), self.current.get());
                 Poll::Pending
             }
             // Orphaned: the runtime is gone and the kernel may still own the
@@ -247,10 +248,7 @@ impl Driver {
             return Poll::Pending;
         };
         let Some(completion) = queue.pop_front() else {
-            match waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => *waker = Some(cx.waker().clone()),
-            }
+            waker.register(cx.waker(), self.current.get());
             return Poll::Pending;
         };
         if !completion.more() {
@@ -466,9 +464,11 @@ impl Driver {
     /// operations, for the run loop to process outside the driver borrow.
     pub(crate) fn take_ready(
         &mut self,
+        tasks: &mut Vec<usize>,
         wakers: &mut Vec<Waker>,
         finished: &mut Vec<(Box<dyn Abandoned>, Completion)>,
     ) {
+        tasks.append(&mut self.slots.ready_tasks);
         wakers.append(&mut self.slots.ready);
         finished.append(&mut self.slots.finished);
     }

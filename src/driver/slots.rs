@@ -35,17 +35,58 @@ impl Key {
     }
 }
 
+/// Who to wake when an operation completes.
+pub(crate) enum Wake {
+    /// Not polled yet.
+    Nobody,
+    /// A task of this runtime, polled with its own waker: woken by id,
+    /// without cloning (and later dropping) its `Arc` waker per operation.
+    Task(usize),
+    /// Any other waker (a combinator's, another executor's).
+    Waker(Waker),
+}
+
+impl Wake {
+    /// Remember who polled: task `current` if `waker` is that task's own
+    /// waker (the very `Waker` the run loop polls it with), else a clone.
+    pub(crate) fn register(&mut self, waker: &Waker, current: CurrentTask) {
+        if std::ptr::eq(waker, current.waker) {
+            *self = Wake::Task(current.id);
+            return;
+        }
+        match self {
+            Wake::Waker(w) if w.will_wake(waker) => {}
+            _ => *self = Wake::Waker(waker.clone()),
+        }
+    }
+}
+
+/// The task the run loop is polling: its id and the address of the waker
+/// it polls it with (compared, never dereferenced).
+#[derive(Clone, Copy)]
+pub(crate) struct CurrentTask {
+    pub(crate) id: usize,
+    pub(crate) waker: *const Waker,
+}
+
+impl CurrentTask {
+    pub(crate) const NONE: CurrentTask = CurrentTask {
+        id: usize::MAX,
+        waker: std::ptr::null(),
+    };
+}
+
 /// Where an operation is in its life.
 pub(crate) enum Lifecycle {
-    /// Submitted; the future waits (with its waker once polled).
-    Pending(Option<Waker>),
+    /// Submitted; the future waits (with who to wake once polled).
+    Pending(Wake),
     /// The final completion arrived; the future has not collected it yet.
     Completed(Completion),
     /// A multishot operation (one entry, many completions): the
     /// completions its stream has not taken yet, in order. The last one
     /// (without IORING_CQE_F_MORE) ends the operation.
     Streaming {
-        waker: Option<Waker>,
+        waker: Wake,
         queue: VecDeque<Completion>,
     },
     /// The future was dropped while the kernel still owned its resources:
@@ -79,6 +120,8 @@ pub(crate) struct Slots {
     /// Wakers of completed operations, woken by the run loop after it has
     /// released the driver (so no waker runs while the driver is borrowed).
     pub(crate) ready: Vec<Waker>,
+    /// Tasks of this runtime to wake, by id (see [`Wake::Task`]).
+    pub(crate) ready_tasks: Vec<usize>,
     /// Abandoned operations whose final completion arrived; the run loop
     /// finishes them outside the driver borrow (they may drop descriptors
     /// or hand rescued bytes back to a stream).
@@ -93,6 +136,7 @@ impl Slots {
             slab: Slab::with_capacity(64),
             generation: 0,
             ready: Vec::with_capacity(64),
+            ready_tasks: Vec::with_capacity(64),
             finished: Vec::new(),
             submitted: 0,
             completed: 0,
@@ -101,14 +145,17 @@ impl Slots {
 
     /// A slot for a single-shot operation.
     pub(crate) fn insert(&mut self) -> Key {
-        self.insert_state(Lifecycle::Pending(None))
+        self.insert_state(Lifecycle::Pending(Wake::Nobody))
     }
 
     /// A slot for a multishot operation; `queue` (empty) is reused storage
     /// for its completions.
     pub(crate) fn insert_streaming(&mut self, queue: VecDeque<Completion>) -> Key {
         debug_assert!(queue.is_empty());
-        self.insert_state(Lifecycle::Streaming { waker: None, queue })
+        self.insert_state(Lifecycle::Streaming {
+            waker: Wake::Nobody,
+            queue,
+        })
     }
 
     fn insert_state(&mut self, state: Lifecycle) -> Key {
@@ -162,8 +209,10 @@ impl Slots {
         match state {
             Lifecycle::Streaming { waker, queue } => {
                 queue.push_back(completion);
-                if let Some(waker) = waker.take() {
-                    self.ready.push(waker);
+                match std::mem::replace(waker, Wake::Nobody) {
+                    Wake::Nobody => {}
+                    Wake::Task(id) => self.ready_tasks.push(id),
+                    Wake::Waker(waker) => self.ready.push(waker),
                 }
                 if completion.more() {
                     return;
@@ -177,11 +226,11 @@ impl Slots {
                 return;
             }
             _ => match std::mem::replace(state, Lifecycle::Completed(completion)) {
-                Lifecycle::Pending(waker) => {
-                    if let Some(waker) = waker {
-                        self.ready.push(waker);
-                    }
-                }
+                Lifecycle::Pending(wake) => match wake {
+                    Wake::Nobody => {}
+                    Wake::Task(id) => self.ready_tasks.push(id),
+                    Wake::Waker(waker) => self.ready.push(waker),
+                },
                 Lifecycle::Abandoned(data) => {
                     self.slab.remove(key.index as usize);
                     self.finished.push((data, completion));

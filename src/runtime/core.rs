@@ -1,7 +1,7 @@
 //! One runtime's state on its thread: ring, tasks, run queue, timers.
 
 use super::shared::{Shared, MAIN_TASK};
-use crate::driver::{Driver, Handle};
+use crate::driver::{CurrentTask, Driver, Handle};
 use crate::task::{JoinHandle, Task, TaskCell, TaskWaker};
 use crate::time::timers::{Timers, TimersHandle};
 use slab::Slab;
@@ -22,13 +22,18 @@ pub(crate) struct Core {
     pub(crate) running: Cell<bool>,
     pub(crate) tasks_spawned: Cell<u64>,
     pub(crate) main_waker: Waker,
+    /// The task being polled (shared with the driver, which wakes tasks
+    /// polled with their own waker by id).
+    pub(crate) current: Rc<Cell<CurrentTask>>,
 }
 
 impl Core {
     pub(crate) fn new(entries: u32) -> std::io::Result<Core> {
         let shared = Arc::new(Shared::new()?);
         let driver = Driver::new(entries, shared.eventfd())?;
+        let current = driver.current.clone();
         Ok(Core {
+            current,
             driver: Rc::new(RefCell::new(driver)),
             timers: Rc::new(RefCell::new(Timers::new())),
             main_waker: Waker::from(Arc::new(TaskWaker::new(MAIN_TASK, shared.clone()))),
@@ -57,6 +62,20 @@ impl Core {
         JoinHandle::new(cell)
     }
 
+    /// Wake a task of this runtime by id (an operation it polled with its
+    /// own waker completed). A stale id wakes nothing, or spuriously polls
+    /// the task that reused it: harmless.
+    pub(crate) fn wake_task(&self, id: usize) {
+        if id == MAIN_TASK {
+            self.shared.wake_main_local();
+            return;
+        }
+        let schedule = self.tasks.borrow().get(id).is_some_and(|t| t.set_queued());
+        if schedule {
+            self.run_queue.borrow_mut().push_back(id);
+        }
+    }
+
     /// Queue a task woken on this thread while this runtime runs.
     pub(crate) fn schedule_local(&self, id: usize) {
         if id == MAIN_TASK {
@@ -70,7 +89,13 @@ impl Core {
     pub(crate) fn run_task(&self, id: usize) {
         let task = self.tasks.borrow().get(id).cloned();
         let Some(task) = task else { return };
-        if task.run() {
+        self.current.set(CurrentTask {
+            id,
+            waker: task.waker(),
+        });
+        let finished = task.run();
+        self.current.set(CurrentTask::NONE);
+        if finished {
             let mut tasks = self.tasks.borrow_mut();
             if tasks.get(id).is_some_and(|t| Rc::ptr_eq(t, &task)) {
                 tasks.remove(id);

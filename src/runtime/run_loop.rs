@@ -3,7 +3,8 @@
 
 use super::context;
 use super::core::Core;
-use crate::driver::Park;
+use super::shared::MAIN_TASK;
+use crate::driver::{CurrentTask, Park};
 use std::future::Future;
 use std::pin::pin;
 use std::rc::Rc;
@@ -18,11 +19,18 @@ impl Core {
         let mut cx = Context::from_waker(&main_waker);
         // The first poll happens without a wake.
         self.shared.wake_main_local();
+        let mut tasks = Vec::with_capacity(64);
         let mut wakers = Vec::with_capacity(64);
         let mut finished = Vec::new();
         loop {
             if self.shared.take_main_woken() {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                self.current.set(CurrentTask {
+                    id: MAIN_TASK,
+                    waker: &main_waker,
+                });
+                let polled = future.as_mut().poll(&mut cx);
+                self.current.set(CurrentTask::NONE);
+                if let Poll::Ready(output) = polled {
                     return output;
                 }
             }
@@ -40,7 +48,10 @@ impl Core {
             }
             self.driver
                 .borrow_mut()
-                .take_ready(&mut wakers, &mut finished);
+                .take_ready(&mut tasks, &mut wakers, &mut finished);
+            for id in tasks.drain(..) {
+                self.wake_task(id);
+            }
             for waker in wakers.drain(..) {
                 waker.wake();
             }
@@ -102,7 +113,7 @@ impl Core {
         driver.shutdown();
         let mut wakers = Vec::new();
         let mut finished = Vec::new();
-        driver.take_ready(&mut wakers, &mut finished);
+        driver.take_ready(&mut Vec::new(), &mut wakers, &mut finished);
         drop(driver);
         drop(wakers);
         for (op, completion) in finished {

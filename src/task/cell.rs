@@ -15,6 +15,10 @@ pub(crate) trait Task {
     fn run(&self) -> bool;
     /// Drop the future without polling it: the runtime is going away.
     fn shut_down(&self);
+    /// The waker the task is polled with.
+    fn waker(&self) -> &Waker;
+    /// Mark it queued to run; false if it already was.
+    fn set_queued(&self) -> bool;
 }
 
 /// What a `JoinHandle<T>` needs of its task.
@@ -106,6 +110,14 @@ impl<F: Future> Task for TaskCell<F> {
                 true
             }
         }
+    }
+
+    fn waker(&self) -> &Waker {
+        &self.waker
+    }
+
+    fn set_queued(&self) -> bool {
+        self.flag.set_queued()
     }
 
     fn shut_down(&self) {

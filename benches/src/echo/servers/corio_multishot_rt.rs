@@ -23,8 +23,7 @@ pub fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
             let bufs = bufs.clone();
             corio::spawn(async move {
                 let mut chunks = stream.recv_multishot(&bufs);
-                while let Some(Ok(chunk)) =
-                    poll_fn(|cx| Pin::new(&mut chunks).poll_next(cx)).await
+                while let Some(Ok(chunk)) = poll_fn(|cx| Pin::new(&mut chunks).poll_next(cx)).await
                 {
                     let (res, _chunk) = stream.write_all(chunk).await;
                     if res.is_err() {
