@@ -78,15 +78,19 @@ pub fn random_read_fs(spec: &ReadSpec) -> io::Result<ReadResult> {
                 let mut rng = Rng::new(spec.seed + k as u64);
                 let mut buf = AlignedBuf::new(spec.block);
                 let mut ops = 0u64;
-                while Instant::now() < deadline {
+                // One clock read per read, as in the raw loop: the end of one
+                // read is the start of the next and the deadline check.
+                let mut t = Instant::now();
+                while t < deadline {
                     let offset = rng.below(spec.blocks) * spec.block as u64;
-                    let t = Instant::now();
                     file.seek(SeekFrom::Start(offset)).await?;
                     let n = file
                         .read_exact(&mut buf.as_mut_slice()[..spec.block])
                         .await
                         .map_err(|e| direct_unsupported(e, spec.direct))?;
-                    let elapsed = t.elapsed().as_nanos() as u64;
+                    let done = Instant::now();
+                    let elapsed = (done - t).as_nanos() as u64;
+                    t = done;
                     check_block(&buf.as_slice()[..n], offset, spec.full_check)?;
                     let _ = hist.borrow_mut().record(elapsed.max(1));
                     ops += 1;
@@ -122,9 +126,11 @@ pub fn random_read_pread(spec: &ReadSpec) -> io::Result<ReadResult> {
                 let mut rng = Rng::new(spec.seed + k as u64);
                 let mut buf = AlignedBuf::new(spec.block);
                 let mut ops = 0u64;
-                while Instant::now() < deadline {
+                // One clock read per read, as in the raw loop: the end of one
+                // read is the start of the next and the deadline check.
+                let mut t = Instant::now();
+                while t < deadline {
                     let offset = rng.below(spec.blocks) * spec.block as u64;
-                    let t = Instant::now();
                     let (file, block) = (file.clone(), spec.block);
                     let (res, b) = tokio::task::spawn_blocking(move || {
                         let res = file.read_at(&mut buf.as_mut_slice()[..block], offset);
@@ -134,7 +140,9 @@ pub fn random_read_pread(spec: &ReadSpec) -> io::Result<ReadResult> {
                     .map_err(join_err)?;
                     buf = b;
                     let n = res?;
-                    let elapsed = t.elapsed().as_nanos() as u64;
+                    let done = Instant::now();
+                    let elapsed = (done - t).as_nanos() as u64;
+                    t = done;
                     check_block(&buf.as_slice()[..n], offset, spec.full_check)?;
                     let _ = hist.borrow_mut().record(elapsed.max(1));
                     ops += 1;
