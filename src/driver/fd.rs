@@ -2,11 +2,18 @@
 //! flight, so the number is never closed (and reused) while the kernel may
 //! still be handed it.
 
+use super::files::FileTable;
 use crate::buf::IoBufMut;
-use std::cell::{Cell, RefCell};
+use io_uring::{squeue, types};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+
+/// A descriptor is installed in the ring's fixed-file table once it has done
+/// this many operations: the install and removal cost a system call each,
+/// repaid after a few dozen operations; short-lived descriptors skip them.
+const INSTALL_AFTER_OPS: u32 = 16;
 
 /// A reference-counted descriptor. The last clone closes it with `close(2)`
 /// unless ownership was handed to an io_uring close first.
@@ -17,6 +24,11 @@ struct Inner {
     fd: RawFd,
     /// Set once a close operation owns the descriptor.
     handed_off: Cell<bool>,
+    /// Operations submitted on it, until it is installed in a fixed-file
+    /// table.
+    ops: Cell<u32>,
+    /// The ring table and slot it is installed in.
+    fixed: OnceCell<(Rc<FileTable>, u32)>,
     state: RefCell<State>,
 }
 
@@ -39,12 +51,36 @@ impl SharedFd {
         SharedFd(Rc::new(Inner {
             fd: fd.into_raw_fd(),
             handed_off: Cell::new(false),
+            ops: Cell::new(0),
+            fixed: OnceCell::new(),
             state: RefCell::new(State::default()),
         }))
     }
 
     pub(crate) fn raw(&self) -> RawFd {
         self.0.fd
+    }
+
+    /// Build an operation's entry naming this descriptor: by its slot in
+    /// the running ring's fixed-file table when it is installed there (no
+    /// `fget`/`fput` per operation), else by number. `build` gets the value
+    /// for the entry's fd field.
+    pub(crate) fn entry(&self, build: impl FnOnce(types::Fd) -> squeue::Entry) -> squeue::Entry {
+        let current = crate::runtime::context::files();
+        if let Some((table, slot)) = self.0.fixed.get() {
+            if current.as_ref().is_some_and(|t| Rc::ptr_eq(t, table)) {
+                return build(types::Fd(*slot as RawFd)).flags(squeue::Flags::FIXED_FILE);
+            }
+        } else if let Some(table) = current {
+            let ops = self.0.ops.get() + 1;
+            self.0.ops.set(ops);
+            if ops == INSTALL_AFTER_OPS {
+                if let Some(slot) = table.install(self.0.fd) {
+                    let _ = self.0.fixed.set((table, slot));
+                }
+            }
+        }
+        build(types::Fd(self.0.fd))
     }
 
     /// A read on this descriptor was dropped while in flight.
@@ -147,6 +183,9 @@ impl SharedFd {
     /// longer closes it.
     pub(crate) fn hand_off(&self) -> RawFd {
         self.0.handed_off.set(true);
+        if let Some((table, slot)) = self.0.fixed.get() {
+            table.remove(*slot);
+        }
         self.0.fd
     }
 }
@@ -168,6 +207,12 @@ impl Drop for SharedFd {
 impl Drop for Inner {
     fn drop(&mut self) {
         if !self.handed_off.get() {
+            // No operation holds the descriptor any more (each held a
+            // reference): empty its fixed slot first, so closing it below
+            // really closes the file.
+            if let Some((table, slot)) = self.fixed.get() {
+                table.remove(*slot);
+            }
             // close(2) rather than an io_uring close: it is deterministic
             // (the descriptor is gone when the owner is dropped, even with no
             // runtime running) and does not block for sockets without

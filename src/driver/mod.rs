@@ -10,6 +10,7 @@ mod completion;
 mod enter;
 mod eventfd;
 mod fd;
+mod files;
 pub(crate) mod op;
 mod setup;
 mod slots;
@@ -17,6 +18,7 @@ mod slots;
 pub(crate) use completion::Completion;
 pub(crate) use eventfd::EventFd;
 pub(crate) use fd::SharedFd;
+pub(crate) use files::FileTable;
 pub(crate) use op::Abandoned;
 
 use enter::RingFd;
@@ -77,6 +79,8 @@ pub(crate) struct Driver {
     free_buf_groups: Vec<u16>,
     /// The task being polled, set by the run loop around each poll.
     pub(crate) current: Rc<Cell<CurrentTask>>,
+    /// Registered files (descriptors name their slot in operations).
+    pub(crate) files: Rc<FileTable>,
 }
 
 impl Driver {
@@ -89,6 +93,7 @@ impl Driver {
                 "io_uring is too old: corio needs IORING_FEAT_EXT_ARG (Linux 5.11 or newer)",
             ));
         }
+        let files = Rc::new(FileTable::new(ring.as_raw_fd()));
         Ok(Driver {
             ring_fd: RingFd::new(ring.as_raw_fd()),
             ring: Some(ring),
@@ -101,6 +106,7 @@ impl Driver {
             next_buf_group: 0,
             free_buf_groups: Vec::new(),
             current: Rc::new(Cell::new(CurrentTask::NONE)),
+            files,
         })
     }
 
@@ -507,6 +513,7 @@ impl Driver {
         }
         // Closing the ring fd: the kernel cancels and reaps whatever is left.
         self.ring_fd.unregister();
+        self.files.close();
         self.ring = None;
     }
 }
@@ -515,6 +522,7 @@ impl Drop for Driver {
     fn drop(&mut self) {
         // Before the ring field is dropped (closed).
         self.ring_fd.unregister();
+        self.files.close();
     }
 }
 

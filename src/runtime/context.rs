@@ -23,6 +23,11 @@ pub(crate) fn driver() -> Option<Handle> {
         .flatten()
 }
 
+/// The running runtime's fixed-file table, if any.
+pub(crate) fn files() -> Option<Rc<crate::driver::FileTable>> {
+    with_core(|core| core.files.clone())
+}
+
 /// Run `f` with the running runtime's core, if any, without cloning it.
 pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     CURRENT

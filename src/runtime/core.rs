@@ -1,7 +1,7 @@
 //! One runtime's state on its thread: ring, tasks, run queue, timers.
 
 use super::shared::{Shared, MAIN_TASK};
-use crate::driver::{CurrentTask, Driver, Handle};
+use crate::driver::{CurrentTask, Driver, FileTable, Handle};
 use crate::task::{JoinHandle, Task, TaskCell, TaskWaker};
 use crate::time::timers::{Timers, TimersHandle};
 use slab::Slab;
@@ -25,6 +25,8 @@ pub(crate) struct Core {
     /// The task being polled (shared with the driver, which wakes tasks
     /// polled with their own waker by id).
     pub(crate) current: Rc<Cell<CurrentTask>>,
+    /// The driver's fixed-file table (reachable without borrowing it).
+    pub(crate) files: Rc<FileTable>,
 }
 
 impl Core {
@@ -32,8 +34,10 @@ impl Core {
         let shared = Arc::new(Shared::new()?);
         let driver = Driver::new(entries, shared.eventfd())?;
         let current = driver.current.clone();
+        let files = driver.files.clone();
         Ok(Core {
             current,
+            files,
             driver: Rc::new(RefCell::new(driver)),
             timers: Rc::new(RefCell::new(Timers::new())),
             main_waker: Waker::from(Arc::new(TaskWaker::new(MAIN_TASK, shared.clone()))),

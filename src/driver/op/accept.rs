@@ -1,6 +1,6 @@
 use super::{Op, OpCode};
 use crate::driver::{Completion, SharedFd};
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -29,13 +29,11 @@ unsafe impl OpCode for Accept {
 
     fn entry(&mut self) -> squeue::Entry {
         let (storage, len) = &mut *self.addr;
-        opcode::Accept::new(
-            types::Fd(self.fd.raw()),
-            (storage as *mut socket2::SockAddrStorage).cast(),
-            len,
-        )
-        .flags(libc::SOCK_CLOEXEC)
-        .build()
+        self.fd.entry(|fd| {
+            opcode::Accept::new(fd, (storage as *mut socket2::SockAddrStorage).cast(), len)
+                .flags(libc::SOCK_CLOEXEC)
+                .build()
+        })
     }
 
     fn complete(self, result: io::Result<u32>, _flags: u32) -> Self::Output {

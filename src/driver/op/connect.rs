@@ -1,6 +1,6 @@
 use super::{Op, OpCode};
 use crate::driver::SharedFd;
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 use std::net::SocketAddr;
 
@@ -26,12 +26,9 @@ unsafe impl OpCode for Connect {
     type Output = io::Result<()>;
 
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Connect::new(
-            types::Fd(self.fd.raw()),
-            self.addr.as_ptr().cast(),
-            self.addr.len(),
-        )
-        .build()
+        self.fd.entry(|fd| {
+            opcode::Connect::new(fd, self.addr.as_ptr().cast(), self.addr.len()).build()
+        })
     }
 
     fn complete(self, result: io::Result<u32>, _flags: u32) -> io::Result<()> {

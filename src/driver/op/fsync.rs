@@ -28,9 +28,8 @@ unsafe impl OpCode for Fsync {
         } else {
             types::FsyncFlags::empty()
         };
-        opcode::Fsync::new(types::Fd(self.fd.raw()))
-            .flags(flags)
-            .build()
+        self.fd
+            .entry(|fd| opcode::Fsync::new(fd).flags(flags).build())
     }
 
     fn complete(self, result: io::Result<u32>, _flags: u32) -> io::Result<()> {

@@ -1,7 +1,7 @@
 use super::{checks, Op, OpCode};
 use crate::buf::{BufResult, IoBufMut};
 use crate::driver::SharedFd;
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 
 /// IORING_OP_READ at an offset: `pread` into an owned buffer.
@@ -34,13 +34,11 @@ unsafe impl<B: IoBufMut> OpCode for ReadAt<B> {
     type Output = BufResult<usize, B>;
 
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Read::new(
-            types::Fd(self.fd.raw()),
-            self.buf.stable_mut_ptr(),
-            self.len,
-        )
-        .offset(self.offset)
-        .build()
+        self.fd.entry(|fd| {
+            opcode::Read::new(fd, self.buf.stable_mut_ptr(), self.len)
+                .offset(self.offset)
+                .build()
+        })
     }
 
     fn complete(mut self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {

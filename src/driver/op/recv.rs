@@ -1,7 +1,7 @@
 use super::{checks, Op, OpCode};
 use crate::buf::{BufResult, IoBufMut};
 use crate::driver::{Completion, SharedFd};
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 
 /// IORING_OP_RECV on a stream socket. If its future is dropped after the
@@ -33,12 +33,8 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
         // No IORING_RECVSEND_POLL_FIRST: measured, it saves an attempt only
         // when the socket is really empty, and under load (C=1024 echo) the
         // next message is usually there already: +20 % server CPU.
-        opcode::Recv::new(
-            types::Fd(self.fd.raw()),
-            self.buf.stable_mut_ptr(),
-            self.len,
-        )
-        .build()
+        self.fd
+            .entry(|fd| opcode::Recv::new(fd, self.buf.stable_mut_ptr(), self.len).build())
     }
 
     fn complete(mut self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {

@@ -1,7 +1,7 @@
 use super::{Multishot, OpStream};
 use crate::buf::{BufRing, RingBuf};
 use crate::driver::{Completion, SharedFd};
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 use std::task::Waker;
 
@@ -36,7 +36,8 @@ unsafe impl Multishot for RecvMulti {
     type Item = io::Result<Option<RingBuf>>;
 
     fn entry(&mut self) -> squeue::Entry {
-        opcode::RecvMulti::new(types::Fd(self.fd.raw()), self.bufs.group()).build()
+        self.fd
+            .entry(|fd| opcode::RecvMulti::new(fd, self.bufs.group()).build())
     }
 
     fn next(&mut self, result: io::Result<u32>, flags: u32) -> Self::Item {

@@ -1,7 +1,7 @@
 use super::{checks, Op, OpCode};
 use crate::buf::{BufResult, IoBuf};
 use crate::driver::SharedFd;
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 
 /// IORING_OP_SEND with MSG_NOSIGNAL: a closed peer gives EPIPE, never SIGPIPE.
@@ -28,9 +28,11 @@ unsafe impl<B: IoBuf> OpCode for Send<B> {
     type Output = BufResult<usize, B>;
 
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Send::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), self.len)
-            .flags(libc::MSG_NOSIGNAL)
-            .build()
+        self.fd.entry(|fd| {
+            opcode::Send::new(fd, self.buf.stable_ptr(), self.len)
+                .flags(libc::MSG_NOSIGNAL)
+                .build()
+        })
     }
 
     fn complete(self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {

@@ -1,7 +1,7 @@
 use super::{checks, Op, OpCode};
 use crate::buf::{BufResult, IoBuf};
 use crate::driver::SharedFd;
-use io_uring::{opcode, squeue, types};
+use io_uring::{opcode, squeue};
 use std::io;
 
 /// IORING_OP_WRITE at an offset: `pwrite` from an owned buffer.
@@ -34,9 +34,11 @@ unsafe impl<B: IoBuf> OpCode for WriteAt<B> {
     type Output = BufResult<usize, B>;
 
     fn entry(&mut self) -> squeue::Entry {
-        opcode::Write::new(types::Fd(self.fd.raw()), self.buf.stable_ptr(), self.len)
-            .offset(self.offset)
-            .build()
+        self.fd.entry(|fd| {
+            opcode::Write::new(fd, self.buf.stable_ptr(), self.len)
+                .offset(self.offset)
+                .build()
+        })
     }
 
     fn complete(self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {
