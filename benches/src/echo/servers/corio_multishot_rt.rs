@@ -9,9 +9,13 @@ use futures_core::Stream;
 use std::future::poll_fn;
 use std::pin::Pin;
 
-/// Buffers in the ring: at least one per chunk in flight. In ping-pong
-/// echo a connection holds one buffer only while writing it back.
-const RING_BUFFERS: u16 = 1024;
+/// Buffers in the ring: sized for chunks in flight, not for connections
+/// (in ping-pong echo a connection holds a buffer only while writing it
+/// back; if the ring runs dry the receive pauses and re-arms). The kernel
+/// takes buffers in ring order, so a larger ring spreads the working set
+/// over more cache: measured at 256 x 16 KiB messages, 1024 buffers cost
+/// 6.8 us/msg against 6.0 us/msg with 256.
+const RING_BUFFERS: u16 = 256;
 
 pub fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
     corio::block_on(async move {
