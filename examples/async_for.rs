@@ -10,10 +10,12 @@
 //! crate you would write `stream.next().await`; this example defines its own
 //! tiny `next` so that it needs nothing beyond `futures-core`.)
 //!
-//! Two streams: a `corio::time::interval` (a tick every 200 ms), and an
+//! Three streams: a `corio::time::interval` (a tick every 200 ms), an
 //! "async generator" — a hand-written `Stream` that waits on a corio timer
 //! between the values it yields, one at a time, like `async def` with
-//! `yield` in Python.
+//! `yield` in Python — and a connection's received data as a stream of
+//! chunks (`TcpStream::recv_multishot`: one multishot receive, each chunk
+//! in a buffer the kernel picked from a `BufRing`).
 //!
 //! Run it with:
 //!
@@ -21,6 +23,8 @@
 //! cargo run --example async_for
 //! ```
 
+use corio::buf::BufRing;
+use corio::net::{TcpListener, TcpStream};
 use corio::time::{interval, sleep, Sleep};
 use futures_core::Stream;
 use std::future::{poll_fn, Future};
@@ -106,5 +110,36 @@ fn main() {
             println!("  {n} at {:>4} ms", start.elapsed().as_millis());
         }
         println!("  liftoff: the generator ended (next() gave None)");
+
+        println!("received data, chunk by chunk (multishot receive):");
+        if let Err(e) = receive_chunks().await {
+            println!("  multishot receive unavailable here: {e}");
+        }
     });
+}
+
+/// `async for chunk in connection:` — a client sends three messages and
+/// closes; the server side iterates over what arrives.
+async fn receive_chunks() -> std::io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let client = corio::spawn(async move {
+        let stream = TcpStream::connect(addr).await?;
+        for word in ["hello", "multishot", "world"] {
+            let (res, _) = stream.write_all(word).await;
+            res?;
+            sleep(Duration::from_millis(50)).await; // separate chunks
+        }
+        stream.close().await // end of stream for the receiver
+    });
+    let (stream, _) = listener.accept().await?;
+    // 8 buffers of 1 KiB, shared by every receive that uses this ring.
+    let bufs = BufRing::new(8, 1024)?;
+    let mut chunks = stream.recv_multishot(&bufs);
+    while let Some(chunk) = next(&mut chunks).await {
+        let chunk = chunk?; // a RingBuf: its buffer returns to the ring on drop
+        println!("  {:?}", String::from_utf8_lossy(&chunk));
+    }
+    println!("  the peer closed: the stream ended");
+    client.await.map_err(std::io::Error::from)?
 }

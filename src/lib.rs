@@ -42,7 +42,7 @@
 //! | `Future` + `set_result` / `cancel` | [`sync::oneshot`]: `Sender::send` / drop the sender |
 //! | `asyncio.sleep`, `wait_for` | [`time::sleep`], [`time::timeout`] |
 //! | `async with` | `File`/`TcpStream` with `close().await`, and a `Drop` that never leaks |
-//! | `async for` | `futures_core::Stream`s such as [`time::Interval`] |
+//! | `async for` | `futures_core::Stream`s: [`time::Interval`], [`net::RecvMultishot`] (a connection's data, from [`net::TcpStream::recv_multishot`]) |
 //!
 //! ## The ownership model
 //!
@@ -67,11 +67,19 @@
 //! arrives. Dropping the runtime cancels everything in flight and waits a
 //! bounded time; memory the kernel never gave back is leaked, not freed.
 //!
+//! A [`buf::BufRing`] is the other way round: a pool of buffers the kernel
+//! picks from when data arrives, for [`net::TcpStream::recv_multishot`]
+//! (one receive armed for a connection's lifetime, yielding
+//! [`buf::RingBuf`]s). A `RingBuf` goes back to the ring when dropped; the
+//! ring's memory lives until the ring, every `RingBuf` and every armed
+//! receive are gone.
+//!
 //! ## Cancel-safety
 //!
 //! | operation | if its future is dropped |
 //! |---|---|
 //! | `TcpStream::read` | safe: bytes already received are returned by the next read |
+//! | `TcpStream::recv_multishot` (the stream) | safe: delivered chunks are returned first by the next read or stream |
 //! | `TcpStream::write`, `write_all` | some bytes may have been sent |
 //! | `File::read_at`, `read_exact_at` | safe: the file is unchanged, read again |
 //! | `File::write_at`, `write_all_at` | some bytes may have been written |
