@@ -346,3 +346,30 @@ fn dropping_the_runtime_with_streams_armed_is_sound() {
         );
     });
 }
+
+#[test]
+fn a_ring_of_another_runtime_is_refused() {
+    with_time_limit(LIMIT, || {
+        let a = corio::Runtime::new().expect("runtime a");
+        let b = corio::Runtime::new().expect("runtime b");
+        let bufs = a.block_on(async { BufRing::new(8, 256).expect("ring on a") });
+        b.block_on(async {
+            // Give b a ring of its own with the same group id, so a wrong
+            // receive would silently pick from it.
+            let _own = BufRing::new(8, 256).expect("ring on b");
+            let (server, mut peer) = std_peer_pair().await;
+            peer.write_all(b"hello").expect("peer write");
+            let mut stream = server.recv_multishot(&bufs);
+            let err = next(&mut stream)
+                .await
+                .expect("an item")
+                .expect_err("a ring of runtime a cannot serve runtime b");
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+            assert!(next(&mut stream).await.is_none(), "ends after the error");
+            // The data is still there for a receive on b's own terms.
+            let (res, buf) = server.read(Vec::with_capacity(16)).await;
+            assert_eq!(res.expect("read"), 5);
+            assert_eq!(&buf[..], b"hello");
+        });
+    });
+}

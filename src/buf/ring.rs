@@ -157,6 +157,17 @@ impl BufRing {
         self.shared.buf_len
     }
 
+    /// Whether the ring is registered with the runtime running on this
+    /// thread (`None`: no runtime is running). A receive on another
+    /// runtime's ring would select from a different buffer group.
+    pub(crate) fn on_current_runtime(&self) -> Option<bool> {
+        let driver = crate::runtime::context::driver()?;
+        Some(std::ptr::eq(
+            self.shared.driver.as_ptr(),
+            Rc::as_ptr(&driver),
+        ))
+    }
+
     /// The buffer group id operations name (IOSQE_BUFFER_SELECT).
     pub(crate) fn group(&self) -> u16 {
         self.shared.group

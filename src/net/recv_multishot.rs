@@ -72,6 +72,14 @@ impl Stream for RecvMultishot {
                 State::Ended => return Poll::Ready(None),
                 State::Receiving => {
                     if !this.op.is_armed() {
+                        if this.op.data().buffers().on_current_runtime() == Some(false) {
+                            this.state = State::Ended;
+                            return Poll::Ready(Some(Err(io::Error::new(
+                                io::ErrorKind::InvalidInput,
+                                "this BufRing belongs to another corio runtime: \
+                                 create the ring on the runtime that receives",
+                            ))));
+                        }
                         this.op.arm();
                     }
                     let Some((item, more)) = std::task::ready!(this.op.poll_next(cx)) else {
