@@ -45,6 +45,13 @@ unsafe impl Multishot for RecvMulti {
         // Whatever the result, a selected buffer must go back to the ring
         // (dropping the RingBuf does that).
         let buf = self.bufs.selected(flags, n);
+        let result = result.map_err(|e| match e.raw_os_error() {
+            Some(libc::EINVAL) => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "multishot receive refused with EINVAL: it needs Linux 6.0 or newer",
+            ),
+            _ => e,
+        });
         match result? {
             0 => Ok(None),
             _ => buf
