@@ -175,12 +175,18 @@ impl<T: OpCode> Drop for Op<T> {
             return;
         };
         data.abandon();
-        let done = driver.borrow_mut().abandon(*key, Box::new(data));
-        // Completed before it was collected: finish it now that the driver
-        // is no longer borrowed (finishing may drop a descriptor).
-        if let Some((data, completion)) = done {
-            data.finish(completion);
-        }
+        park(driver, *key, Box::new(data));
+    }
+}
+
+/// Hand a dropped operation's resources to the driver until its final
+/// completion (shared by `Op` and `OpStream`). If that completion already
+/// arrived, finish it now that the driver is no longer borrowed (finishing
+/// may drop a descriptor or recycle a buffer).
+fn park(driver: &Handle, key: Key, data: Box<dyn Abandoned>) {
+    let done = driver.borrow_mut().abandon(key, data);
+    if let Some((data, completion)) = done {
+        data.finish(completion);
     }
 }
 

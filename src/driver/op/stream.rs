@@ -157,10 +157,6 @@ impl<T: Multishot> Drop for OpStream<T> {
             return;
         };
         data.abandon();
-        let done = driver.borrow_mut().abandon(*key, Box::new(Dropped(data)));
-        // The final completion was already queued: finish outside the borrow.
-        if let Some((data, completion)) = done {
-            data.finish(completion);
-        }
+        super::park(driver, *key, Box::new(Dropped(data)));
     }
 }
