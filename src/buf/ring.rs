@@ -125,10 +125,11 @@ impl BufRing {
             shared.provide(bid);
         }
         let addr = entries.as_ptr() as u64;
-        // SAFETY: `entries` is a mapping of `count` entries that stays mapped
-        // until the group is unregistered (`Shared::drop` unregisters before
-        // unmapping, and leaks the mapping if it cannot), and every buffer it
-        // names lives in `bufs`, freed at the same time.
+        // `Shared::drop` unregisters before unmapping (and leaks the memory
+        // if it cannot), and every buffer the entries name lives in `bufs`,
+        // freed with them.
+        // SAFETY: `entries` maps `count` entries that stay valid until the
+        // group is unregistered (see above).
         let registered = unsafe { driver.borrow_mut().register_buf_ring(addr, count) };
         match registered {
             Ok(group) => {
@@ -217,11 +218,12 @@ impl Shared {
         let tail = self.tail.get();
         let slot = usize::from(tail & (self.count - 1));
         let addr = self.bufs.as_ptr() as u64 + (usize::from(bid) * self.buf_len) as u64;
-        // SAFETY: `slot < count`, inside our mapping. The kernel only reads
-        // entries between its head and the published tail; at most `count`
-        // buffers are ever in the ring and `bid` is not one of them, so this
-        // slot is outside that window. Field-by-field writes leave `resv`
-        // alone: in entry 0 it is the tail.
+        // The kernel only reads entries between its head and the published
+        // tail; at most `count` buffers are ever in the ring and `bid` is not
+        // one of them, so this slot is outside that window. Field-by-field
+        // writes leave `resv` alone: in entry 0 it is the tail.
+        // SAFETY: `slot < count`, inside our mapping, not read by the kernel
+        // (see above).
         unsafe {
             let entry = self.entries.as_ptr().add(slot);
             std::ptr::addr_of_mut!((*entry).addr).write(addr);
@@ -356,10 +358,10 @@ impl Deref for RingBuf {
         match &self.inner {
             Inner::Ring { ring, bid, len } => {
                 let start = usize::from(*bid) * ring.shared.buf_len;
-                // SAFETY: buffer `bid` spans `buf_len >= len` initialised
-                // bytes at `start` of `bufs`, which the ring handle keeps
-                // alive. It is out of the ring while we hold it, so the
+                // Buffer `bid` is out of the ring while we hold it, so the
                 // kernel does not write it.
+                // SAFETY: it spans `buf_len >= len` initialised bytes at
+                // `start` of `bufs`, kept alive by the ring handle.
                 unsafe { std::slice::from_raw_parts(ring.shared.bufs.as_ptr().add(start), *len) }
             }
             Inner::Rescued(bytes) => bytes,
