@@ -422,7 +422,11 @@ impl Driver {
             }
             Park::Until(timeout) => {
                 self.arm_wake_read()?;
-                if self.ring_has_completions() {
+                // Arming may have found the queue full, submitted it and
+                // reaped: the tasks those completions woke (and anything a
+                // push reaped while tasks were polled) must run before we
+                // sleep, or they wait for an unrelated completion.
+                if self.slots.has_ready() || self.ring_has_completions() {
                     self.enter(0, None)?;
                 } else {
                     self.enter(1, timeout)?;

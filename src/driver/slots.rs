@@ -188,6 +188,12 @@ impl Slots {
         Some(self.slab.remove(key.index as usize).state)
     }
 
+    /// Completions were reaped whose wakers, tasks or finished abandoned
+    /// operations the run loop has not taken yet.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready_tasks.is_empty() || !self.ready.is_empty() || !self.finished.is_empty()
+    }
+
     /// Operations whose final completion has not arrived.
     pub(crate) fn in_flight(&self) -> u64 {
         self.submitted - self.completed
