@@ -106,6 +106,7 @@
 pub mod buf;
 mod driver;
 pub mod fs;
+mod loom;
 mod metrics;
 pub mod net;
 mod runtime;

@@ -2,7 +2,7 @@
 
 use super::shared::{Shared, MAIN_TASK};
 use crate::driver::{CurrentTask, Driver, FileTable, Handle};
-use crate::task::{JoinHandle, Task, TaskCell, TaskWaker};
+use crate::task::{JoinHandle, Schedule, Task, TaskCell, TaskWaker};
 use crate::time::timers::{Timers, TimersHandle};
 use slab::Slab;
 use std::cell::{Cell, RefCell};
@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Waker;
+use std::task::{Wake, Waker};
 
 pub(crate) struct Core {
     pub(crate) driver: Handle,
@@ -20,6 +20,9 @@ pub(crate) struct Core {
     pub(crate) run_queue: RefCell<VecDeque<usize>>,
     /// Its `block_on` is on the stack.
     pub(crate) running: Cell<bool>,
+    /// The `block_on` future was woken from this thread while it runs
+    /// (wakes from elsewhere go through [`Shared`]).
+    pub(crate) main_woken: Cell<bool>,
     pub(crate) tasks_spawned: Cell<u64>,
     pub(crate) main_waker: Waker,
     /// The task being polled (shared with the driver, which wakes tasks
@@ -32,7 +35,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(entries: u32) -> std::io::Result<Core> {
         let shared = Arc::new(Shared::new()?);
-        let driver = Driver::new(entries, shared.eventfd())?;
+        let driver = Driver::new(entries, shared.eventfd().as_raw_fd())?;
         let current = driver.current.clone();
         let files = driver.files.clone();
         Ok(Core {
@@ -40,11 +43,12 @@ impl Core {
             files,
             driver: Rc::new(RefCell::new(driver)),
             timers: Rc::new(RefCell::new(Timers::new())),
-            main_waker: Waker::from(Arc::new(TaskWaker::new(MAIN_TASK, shared.clone()))),
+            main_waker: Waker::from(Arc::new(MainWaker(shared.clone()))),
             shared,
             tasks: RefCell::new(Slab::with_capacity(64)),
             run_queue: RefCell::new(VecDeque::with_capacity(64)),
             running: Cell::new(false),
+            main_woken: Cell::new(false),
             tasks_spawned: Cell::new(0),
         })
     }
@@ -71,7 +75,7 @@ impl Core {
     /// the task that reused it: harmless.
     pub(crate) fn wake_task(&self, id: usize) {
         if id == MAIN_TASK {
-            self.shared.wake_main_local();
+            self.main_woken.set(true);
             return;
         }
         let schedule = self.tasks.borrow().get(id).is_some_and(|t| t.set_queued());
@@ -83,7 +87,7 @@ impl Core {
     /// Queue a task woken on this thread while this runtime runs.
     pub(crate) fn schedule_local(&self, id: usize) {
         if id == MAIN_TASK {
-            self.shared.wake_main_local();
+            self.main_woken.set(true);
         } else {
             self.run_queue.borrow_mut().push_back(id);
         }
@@ -117,5 +121,19 @@ impl Core {
             tasks_spawned: self.tasks_spawned.get(),
             tasks_alive: self.tasks.borrow().len() as u64,
         }
+    }
+}
+
+/// The waker of the `block_on` future. No queued flag of its own: the
+/// `main_woken` flag in [`Shared`] already makes repeated wakes free.
+struct MainWaker(Arc<Shared>);
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.schedule(MAIN_TASK)
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.schedule(MAIN_TASK)
     }
 }

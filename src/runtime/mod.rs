@@ -9,6 +9,8 @@
 
 pub(crate) mod context;
 mod core;
+#[cfg(all(test, loom))]
+mod loom_model;
 mod run_loop;
 pub(crate) mod shared;
 

@@ -18,12 +18,15 @@ impl Core {
         let main_waker = self.main_waker.clone();
         let mut cx = Context::from_waker(&main_waker);
         // The first poll happens without a wake.
-        self.shared.wake_main_local();
+        self.main_woken.set(true);
         let mut tasks = Vec::with_capacity(64);
         let mut wakers = Vec::with_capacity(64);
         let mut finished = Vec::new();
         loop {
-            if self.shared.take_main_woken() {
+            // Both flags are taken (no short circuit): a wake from here and
+            // one from elsewhere are answered by one poll.
+            let woken_here = self.main_woken.replace(false);
+            if self.shared.take_main_woken() | woken_here {
                 self.current.set(CurrentTask {
                     id: MAIN_TASK,
                     waker: &main_waker,
@@ -36,13 +39,16 @@ impl Core {
             }
             self.run_ready_tasks();
             let next_timer = self.fire_timers(&mut wakers);
-            let park = if self.has_runnable() || !self.shared.prepare_sleep() {
-                Park::No
-            } else {
+            let sleep = !self.has_runnable() && self.shared.prepare_sleep();
+            let park = if sleep {
                 Park::Until(next_timer.map(|t| t.saturating_duration_since(Instant::now())))
+            } else {
+                Park::No
             };
             let turned = self.driver.borrow_mut().turn(park);
-            self.shared.awake();
+            if sleep {
+                self.shared.awake();
+            }
             if let Err(e) = turned {
                 panic!("corio: io_uring_enter failed: {e}");
             }
@@ -90,7 +96,7 @@ impl Core {
     }
 
     fn has_runnable(&self) -> bool {
-        !self.run_queue.borrow().is_empty()
+        self.main_woken.get() || !self.run_queue.borrow().is_empty()
     }
 
     /// Drop every task, cancel every operation, wait (bounded) for the

@@ -1,23 +1,39 @@
 //! The part of a runtime other threads may touch: the queue their wakers
-//! push to and the eventfd that ends the ring's sleep.
+//! push to, the state word that says whether the loop sleeps, and the
+//! eventfd that ends the sleep.
+//!
+//! The protocol (model-checked in `loom_model.rs`) lives in one atomic word,
+//! changed only by read-modify-writes, so every change is totally ordered
+//! whatever the memory model:
+//! - a waker publishes its wake (pushes the task id, then sets `REMOTE`; or
+//!   sets `MAIN`) and clears `SLEEPING` in the same operation, writing the
+//!   eventfd only if `SLEEPING` was set — so only the first waker after the
+//!   loop fell asleep pays for a write;
+//! - the loop goes to sleep only by swapping an empty word for `SLEEPING`:
+//!   if a wake was published first the swap fails and the loop stays awake;
+//!   if the swap came first, the waker sees `SLEEPING` and writes the
+//!   eventfd, whose armed read ends the sleep.
 
-use crate::driver::EventFd;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use crate::loom::{AtomicUsize, EventFd, Mutex, Ordering};
+use crate::task::Schedule;
+use std::collections::VecDeque;
 
 /// Task id of the future passed to `block_on` (it is not a spawned task).
 pub(crate) const MAIN_TASK: usize = usize::MAX;
+
+/// The loop sleeps (or is about to) in `io_uring_enter`.
+const SLEEPING: usize = 1;
+/// The remote queue may hold task ids.
+const REMOTE: usize = 1 << 1;
+/// The `block_on` future was woken from elsewhere.
+const MAIN: usize = 1 << 2;
 
 pub(crate) struct Shared {
     /// Tasks woken from other threads (or from outside this runtime's
     /// `block_on`), moved to the run queue at the next turn.
     remote: Mutex<Vec<usize>>,
-    /// `remote` may be non-empty: lets the loop skip the lock on every turn.
-    remote_pending: AtomicBool,
-    /// The `block_on` future was woken.
-    main_woken: AtomicBool,
-    /// The loop is about to sleep (or sleeps) in `io_uring_enter`.
-    sleeping: AtomicBool,
+    /// `SLEEPING | REMOTE | MAIN`.
+    state: AtomicUsize,
     eventfd: EventFd,
 }
 
@@ -25,9 +41,7 @@ impl Shared {
     pub(crate) fn new() -> std::io::Result<Shared> {
         Ok(Shared {
             remote: Mutex::new(Vec::new()),
-            remote_pending: AtomicBool::new(false),
-            main_woken: AtomicBool::new(true),
-            sleeping: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
             eventfd: EventFd::new()?,
         })
     }
@@ -36,60 +50,76 @@ impl Shared {
         &self.eventfd
     }
 
-    /// Wake a task from a thread that is not running this runtime.
+    /// Wake a task (or, with [`MAIN_TASK`], the `block_on` future) from
+    /// anywhere but this runtime's own running loop: another thread,
+    /// another runtime, or this thread outside `block_on`.
     pub(crate) fn wake_remote(&self, id: usize) {
-        if id == MAIN_TASK {
-            self.main_woken.store(true, Ordering::SeqCst);
+        let wake = if id == MAIN_TASK {
+            MAIN
         } else {
             self.remote
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(id);
-        }
-        // Only the first waker after the loop fell asleep pays for a write.
-        if self.sleeping.swap(false, Ordering::SeqCst) {
+            // After the push: the loop clears REMOTE before it locks to
+            // drain, so a push it does not drain leaves REMOTE set.
+            REMOTE
+        };
+        let before = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
+                Some((s | wake) & !SLEEPING)
+            })
+            .unwrap_or_else(|s| s);
+        if before & SLEEPING != 0 {
             self.eventfd.notify();
         }
     }
 
-    /// Wake the `block_on` future from the runtime's own thread.
-    pub(crate) fn wake_main_local(&self) {
-        self.main_woken.store(true, Ordering::Relaxed);
-    }
-
+    /// Whether the `block_on` future was woken from elsewhere (clears it).
     pub(crate) fn take_main_woken(&self) -> bool {
-        // A plain load first: the swap (a locked instruction) only when set.
-        self.main_woken.load(Ordering::Relaxed) && self.main_woken.swap(false, Ordering::Acquire)
+        // A plain load first: the read-modify-write only when set.
+        self.state.load(Ordering::Relaxed) & MAIN != 0
+            && self.state.fetch_and(!MAIN, Ordering::AcqRel) & MAIN != 0
     }
 
     /// Move remotely woken tasks into `queue`.
-    pub(crate) fn drain_remote(&self, queue: &mut std::collections::VecDeque<usize>) {
-        if !self.remote_pending.load(Ordering::Acquire) {
+    pub(crate) fn drain_remote(&self, queue: &mut VecDeque<usize>) {
+        // A plain load on the hot path: no lock while nobody woke us.
+        if self.state.load(Ordering::Relaxed) & REMOTE == 0 {
             return;
         }
-        self.remote_pending.store(false, Ordering::SeqCst);
+        self.state.fetch_and(!REMOTE, Ordering::AcqRel);
         let mut remote = self.remote.lock().unwrap_or_else(|e| e.into_inner());
         queue.extend(remote.drain(..));
     }
 
-    /// Announce that the loop wants to sleep. Returns false (and stays
-    /// awake) if a wake-up raced in: pairs with `wake_remote`, which stores
-    /// its wake before reading `sleeping` (both SeqCst), so one of the two
-    /// always sees the other.
+    /// Announce that the loop wants to sleep: true if it may, false (and it
+    /// stays awake) if a wake was published first.
     pub(crate) fn prepare_sleep(&self) -> bool {
-        self.sleeping.store(true, Ordering::SeqCst);
-        let pending =
-            self.main_woken.load(Ordering::SeqCst) || self.remote_pending.load(Ordering::SeqCst);
-        if pending {
-            self.sleeping.store(false, Ordering::SeqCst);
-        }
-        !pending
+        self.state
+            .compare_exchange(0, SLEEPING, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     }
 
-    /// The loop is awake again. Relaxed: a waker that still sees `true`
-    /// only pays for one spurious eventfd write, and the next
-    /// `prepare_sleep` orders itself with a SeqCst store.
+    /// The loop is awake again after a `prepare_sleep` that returned true.
     pub(crate) fn awake(&self) {
-        self.sleeping.store(false, Ordering::Relaxed);
+        self.state.fetch_and(!SLEEPING, Ordering::AcqRel);
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, id: usize) {
+        // On the runtime's own thread, inside its block_on: a plain push.
+        let local = super::context::with_core(|core| {
+            let ours = std::ptr::eq(&*core.shared, self);
+            if ours {
+                core.schedule_local(id);
+            }
+            ours
+        });
+        if local != Some(true) {
+            self.wake_remote(id);
+        }
     }
 }

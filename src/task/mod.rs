@@ -12,7 +12,7 @@ mod yield_now;
 
 pub(crate) use cell::{Task, TaskCell};
 pub use join::{JoinError, JoinHandle};
-pub(crate) use waker::TaskWaker;
+pub(crate) use waker::{Schedule, TaskWaker};
 pub use yield_now::yield_now;
 
 use std::future::Future;

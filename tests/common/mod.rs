@@ -6,6 +6,8 @@
 //! Every loop here is bounded both in iterations and in time.
 #![allow(dead_code)]
 
+pub mod matrix;
+
 use std::any::Any;
 use std::future::Future;
 use std::io::Read;
