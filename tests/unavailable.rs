@@ -11,98 +11,14 @@ use std::time::Duration;
 use common::*;
 
 const CHILD_ENV: &str = "CORIO_TEST_SECCOMP_CHILD";
-const SYS_IO_URING_SETUP: u32 = 425; // same number on x86_64 and aarch64
-
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xC000_003E; // AUDIT_ARCH_X86_64
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xC000_00B7; // AUDIT_ARCH_AARCH64
-
-#[repr(C)]
-struct SockFilter {
-    code: u16,
-    jt: u8,
-    jf: u8,
-    k: u32,
-}
-
-#[repr(C)]
-struct SockFprog {
-    len: u16,
-    filter: *const SockFilter,
-}
-
-const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD (0x00) | BPF_W (0x00) | BPF_ABS (0x20)
-const BPF_JEQ_K: u16 = 0x15; // BPF_JMP (0x05) | BPF_JEQ (0x10) | BPF_K (0x00)
-const BPF_RET_K: u16 = 0x06; // BPF_RET (0x06) | BPF_K (0x00)
-const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
-const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
-const SECCOMP_DATA_NR: u32 = 0; // offsetof(struct seccomp_data, nr)
-const SECCOMP_DATA_ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+use common::seccomp::{fail_syscall, When, SYS_IO_URING_SETUP};
 
 /// Makes io_uring_setup fail with EPERM for this thread (and threads it
 /// creates later); everything else is allowed.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 fn refuse_io_uring_setup() {
-    let prog = [
-        SockFilter {
-            code: BPF_LD_W_ABS,
-            jt: 0,
-            jf: 0,
-            k: SECCOMP_DATA_ARCH,
-        },
-        SockFilter {
-            code: BPF_JEQ_K,
-            jt: 0,
-            jf: 3,
-            k: AUDIT_ARCH,
-        },
-        SockFilter {
-            code: BPF_LD_W_ABS,
-            jt: 0,
-            jf: 0,
-            k: SECCOMP_DATA_NR,
-        },
-        SockFilter {
-            code: BPF_JEQ_K,
-            jt: 0,
-            jf: 1,
-            k: SYS_IO_URING_SETUP,
-        },
-        SockFilter {
-            code: BPF_RET_K,
-            jt: 0,
-            jf: 0,
-            k: SECCOMP_RET_ERRNO | libc::EPERM as u32,
-        },
-        SockFilter {
-            code: BPF_RET_K,
-            jt: 0,
-            jf: 0,
-            k: SECCOMP_RET_ALLOW,
-        },
-    ];
-    let fprog = SockFprog {
-        len: prog.len() as u16,
-        filter: prog.as_ptr(),
-    };
-    // SAFETY: plain prctl calls with valid arguments; the filter program
-    // outlives the call (the kernel copies it).
-    unsafe {
-        assert_eq!(
-            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
-            0,
-            "PR_SET_NO_NEW_PRIVS"
-        );
-        let r = libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
-            &fprog as *const SockFprog,
-            0,
-            0,
-        );
-        assert_eq!(r, 0, "PR_SET_SECCOMP: {}", std::io::Error::last_os_error());
-    }
+    fail_syscall(SYS_IO_URING_SETUP, When::Always, libc::EPERM);
 }
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod matrix;
+pub mod seccomp;
 
 use std::any::Any;
 use std::future::Future;
