@@ -62,10 +62,16 @@
 //!
 //! From submission until its completion arrives, the kernel owns the
 //! buffer. Dropping an operation's future never frees, moves or reuses that
-//! memory: the buffer moves into the runtime, a cancel request is submitted,
-//! and the buffer is released only when the kernel's final completion
-//! arrives. Dropping the runtime cancels everything in flight and waits a
-//! bounded time; memory the kernel never gave back is leaked, not freed.
+//! memory — whoever drops it, a waker's destructor included: the buffer
+//! moves into the runtime, a cancel request is submitted, and the buffer is
+//! released only when the kernel's final completion arrives. Dropping the
+//! runtime cancels everything in flight and waits a bounded time (see
+//! [`Runtime::shutdown_timeout`]); memory the kernel never gave back is
+//! leaked, not freed, and descriptors are closed — also when user code
+//! panics during the shutdown.
+//!
+//! A read into a [`buf::Slice`] that starts past its buffer's initialised
+//! length is refused with `InvalidInput` (the bytes would be unreachable).
 //!
 //! A [`buf::BufRing`] is the other way round: a pool of buffers the kernel
 //! picks from when data arrives, for [`net::TcpStream::recv_multishot`]
@@ -79,9 +85,9 @@
 //! | operation | if its future is dropped |
 //! |---|---|
 //! | `TcpStream::read` | safe: bytes already received are returned by the next read |
-//! | `TcpStream::recv_multishot` (the stream) | safe: delivered chunks are returned first by the next read or stream |
+//! | `TcpStream::recv_multishot` (the stream) | safe: delivered chunks are returned first by the next read or stream; `TcpStream::close` ends the stream |
 //! | `TcpStream::write`, `write_all` | some bytes may have been sent |
-//! | `File::read_at`, `read_exact_at` | safe: the file is unchanged, read again |
+//! | `File::read_at`, `read_exact_at` | safe: a regular file is unchanged, read again; a byte stream (FIFO, device) returns a dropped read's bytes next |
 //! | `File::write_at`, `write_all_at` | some bytes may have been written |
 //! | `TcpListener::accept`, `TcpStream::connect`, `File::open` | safe: a connection or file opened anyway is closed |
 //! | `sleep`, `timeout`, `Interval::tick` | safe |

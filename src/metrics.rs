@@ -16,6 +16,12 @@ pub struct Metrics {
     pub ops_in_flight: u64,
     /// `io_uring_enter` system calls made.
     pub enter_calls: u64,
+    /// Times the kernel reported dropped completions (`io_uring_enter`
+    /// failed with EBADR: the completion queue overflowed and the kernel
+    /// had no memory to keep the rest). Each time, the operations in flight
+    /// are probed: those whose completion was lost, and those cancelled to
+    /// find out, fail with an error that names EBADR.
+    pub completions_lost: u64,
     /// Tasks spawned.
     pub tasks_spawned: u64,
     /// Tasks spawned and not yet finished.

@@ -145,3 +145,64 @@ fn many_busy_descriptors_come_and_go() {
         })
     });
 }
+
+const REMOVAL_CHILD: &str = "CORIO_TEST_FIXED_REMOVAL_CHILD";
+
+/// IORING_REGISTER_FILES_UPDATE, the call that empties a fixed slot.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const IORING_REGISTER_FILES_UPDATE: u32 = 6;
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn removal_child() {
+    use common::seccomp::{fail_syscall, When, SYS_IO_URING_REGISTER};
+    corio::block_on(async {
+        let (stream, mut peer) = std_peer_pair().await;
+        let listener = loopback_listener();
+        let addr = listener.local_addr().unwrap();
+        // Installed in the table (more than 16 operations each).
+        busy(&stream, &mut peer, 40).await;
+        for _ in 0..20 {
+            let client = std::net::TcpStream::connect(addr).unwrap();
+            let (accepted, _) = listener.accept().await.expect("accept");
+            drop((client, accepted));
+        }
+        // From now on the kernel refuses to update the table: the slots
+        // cannot be emptied.
+        fail_syscall(
+            SYS_IO_URING_REGISTER,
+            When::ArgEq(1, IORING_REGISTER_FILES_UPDATE),
+            libc::ENOMEM,
+        );
+        drop(stream);
+        assert_eof_soon(&mut peer, "drop with a slot that cannot be emptied");
+        drop(listener);
+        let refused = std::net::TcpStream::connect(addr);
+        assert!(
+            refused.is_err(),
+            "a dropped listener whose slot cannot be emptied still accepts"
+        );
+    });
+    println!("REMOVAL-CHILD-OK");
+}
+
+#[test]
+fn a_socket_whose_fixed_slot_cannot_be_emptied_is_still_closed_when_dropped() {
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        println!("skipped: the seccomp filter is written for x86_64 and aarch64");
+        return;
+    }
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        if std::env::var_os(REMOVAL_CHILD).is_some() {
+            with_time_limit(Duration::from_secs(30), removal_child);
+            return;
+        }
+        let out = run_self_as_child(
+            "a_socket_whose_fixed_slot_cannot_be_emptied_is_still_closed_when_dropped",
+            REMOVAL_CHILD,
+            Duration::from_secs(60),
+        );
+        assert_child_passed(&out, "REMOVAL-CHILD-OK");
+    }
+}

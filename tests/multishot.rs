@@ -373,3 +373,191 @@ fn a_ring_of_another_runtime_is_refused() {
         });
     });
 }
+
+/// Waits (bounded) until `peer` reads end of stream, discarding data.
+fn peer_sees_eof(peer: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    peer.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 4096];
+    for _ in 0..10_000 {
+        match peer.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+#[test]
+fn close_returns_while_an_armed_stream_of_the_connection_exists_and_ends_it() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (server, mut peer) = std_peer_pair().await;
+            let bufs = BufRing::new(8, 4096).expect("buffer ring");
+            let mut chunks = server.recv_multishot(&bufs);
+            peer.write_all(b"hello").unwrap();
+            let first = next(&mut chunks).await.expect("a chunk").expect("data");
+            assert_eq!(&first[..], b"hello");
+            // Armed, waiting for more: close must cancel it and return.
+            timeout(Duration::from_secs(3), server.close())
+                .await
+                .expect("close returned")
+                .expect("close succeeded");
+            assert!(next(&mut chunks).await.is_none(), "the stream ended");
+            assert!(peer_sees_eof(&mut peer), "the connection was closed");
+            drop(first);
+            drop(chunks);
+            assert_eq!(corio::metrics().ops_in_flight, 0);
+        })
+    });
+}
+
+#[test]
+fn close_returns_after_the_stream_ended_as_in_the_readme_loop() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (server, mut peer) = std_peer_pair().await;
+            let bufs = BufRing::new(8, 4096).expect("buffer ring");
+            peer.write_all(&pattern(10_000, 1)).unwrap();
+            peer.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut chunks = server.recv_multishot(&bufs);
+            let mut got = Vec::new();
+            while let Some(chunk) = next(&mut chunks).await {
+                got.extend_from_slice(&chunk.expect("chunk"));
+            }
+            assert_eq!(got, pattern(10_000, 1));
+            timeout(Duration::from_secs(3), server.close())
+                .await
+                .expect("close returned")
+                .expect("close succeeded");
+            assert!(next(&mut chunks).await.is_none());
+        })
+    });
+}
+
+#[test]
+fn close_wakes_a_task_waiting_on_the_stream_with_its_end() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (server, mut peer) = std_peer_pair().await;
+            let bufs = BufRing::new(8, 4096).expect("buffer ring");
+            let mut chunks = server.recv_multishot(&bufs);
+            let reader = corio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(chunk) = next(&mut chunks).await {
+                    got.extend_from_slice(&chunk.expect("chunk"));
+                }
+                got
+            });
+            peer.write_all(b"abc").unwrap();
+            sleep(Duration::from_millis(50)).await;
+            timeout(Duration::from_secs(3), server.close())
+                .await
+                .expect("close returned")
+                .expect("close succeeded");
+            let got = timeout(Duration::from_secs(3), reader)
+                .await
+                .expect("the waiting task saw the end")
+                .expect("reader task");
+            assert_eq!(got, b"abc");
+            assert!(peer_sees_eof(&mut peer));
+        })
+    });
+}
+
+#[test]
+fn close_returns_with_a_stream_never_polled() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (server, mut peer) = std_peer_pair().await;
+            let bufs = BufRing::new(8, 4096).expect("buffer ring");
+            let mut chunks = server.recv_multishot(&bufs);
+            timeout(Duration::from_secs(3), server.close())
+                .await
+                .expect("close returned")
+                .expect("close succeeded");
+            assert!(next(&mut chunks).await.is_none());
+            assert!(peer_sees_eof(&mut peer));
+        })
+    });
+}
+
+#[test]
+fn a_stream_outliving_its_dropped_tcp_stream_keeps_receiving_until_dropped() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (server, mut peer) = std_peer_pair().await;
+            let bufs = BufRing::new(8, 4096).expect("buffer ring");
+            let mut chunks = server.recv_multishot(&bufs);
+            drop(server);
+            peer.write_all(b"still here").unwrap();
+            let chunk = next(&mut chunks).await.expect("a chunk").expect("data");
+            assert_eq!(&chunk[..], b"still here");
+            drop(chunk);
+            drop(chunks);
+            // The cancelled receive lets go of the socket at its final
+            // completion: let the ring reap it.
+            sleep(Duration::from_millis(50)).await;
+            assert!(
+                peer_sees_eof(&mut peer),
+                "dropping the stream closed the socket"
+            );
+        })
+    });
+}
+
+#[test]
+fn a_stream_waiting_for_buffers_held_by_another_stream_does_not_spin() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (a, mut a_peer) = std_peer_pair().await;
+            let (b, mut b_peer) = std_peer_pair().await;
+            let bufs = BufRing::new(2, 64).expect("buffer ring");
+            let mut a_chunks = a.recv_multishot(&bufs);
+            let mut b_chunks = b.recv_multishot(&bufs);
+            // Arm A, then let it take both buffers without its task
+            // collecting them.
+            assert!(poll_once(&mut std::pin::pin!(next(&mut a_chunks)))
+                .await
+                .is_pending());
+            a_peer.write_all(&[1; 64]).unwrap();
+            sleep(Duration::from_millis(30)).await;
+            a_peer.write_all(&[2; 64]).unwrap();
+            sleep(Duration::from_millis(30)).await;
+            // B receives data while the ring is empty: ENOBUFS. Its task
+            // waits for a buffer to come back.
+            b_peer.write_all(&[3; 100]).unwrap();
+            let b_task = corio::spawn(async move {
+                let mut got = Vec::new();
+                while got.len() < 100 {
+                    let chunk = next(&mut b_chunks).await.expect("a chunk").expect("data");
+                    got.extend_from_slice(&chunk);
+                }
+                got
+            });
+            let before = corio::metrics().enter_calls;
+            sleep(Duration::from_millis(300)).await;
+            let enters = corio::metrics().enter_calls - before;
+            println!("io_uring_enter calls while B waited 300 ms for a buffer: {enters}");
+            assert!(
+                enters < 100,
+                "B re-armed in a busy loop: {enters} enters in 300 ms"
+            );
+            assert!(!b_task.is_finished(), "B has no buffer to receive into");
+            // A takes its chunks and gives the buffers back: B resumes.
+            let mut a_got = Vec::new();
+            while a_got.len() < 128 {
+                let chunk = next(&mut a_chunks).await.expect("a chunk").expect("data");
+                a_got.extend_from_slice(&chunk);
+            }
+            assert_eq!(a_got[..64], [1; 64]);
+            assert_eq!(a_got[64..], [2; 64]);
+            let b_got = timeout(Duration::from_secs(5), b_task)
+                .await
+                .expect("B resumed once buffers came back")
+                .expect("B task");
+            assert_eq!(b_got, vec![3; 100]);
+        })
+    });
+}

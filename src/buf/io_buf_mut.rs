@@ -25,6 +25,17 @@ pub unsafe trait IoBufMut: IoBuf {
     /// The first `pos` bytes must have been written, and `pos` must not
     /// exceed [`bytes_total`](IoBuf::bytes_total).
     unsafe fn set_init(&mut self, pos: usize);
+
+    /// Checked before a read into this buffer starts: the bytes read must
+    /// become reachable as part of the buffer's initialised contents. A
+    /// [`Slice`](crate::buf::Slice) that starts past its buffer's
+    /// initialised length cannot grow it over the gap of never-written
+    /// bytes before it, so a read into one is refused with `InvalidInput`
+    /// before anything is read or consumed (a stream's rescued bytes stay
+    /// for the next read). The default accepts every buffer.
+    fn check_read_target(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 // SAFETY: see `IoBuf for Vec<u8>`; the whole capacity is writable.

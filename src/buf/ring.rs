@@ -10,7 +10,7 @@
 //! handle, and with it the memory). Only then is the ring unregistered and
 //! its memory freed.
 
-use crate::driver::{self, Handle};
+use crate::driver::{self, DriverCell, Handle};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
@@ -59,7 +59,7 @@ pub struct BufRing {
 }
 
 struct Shared {
-    driver: Weak<RefCell<driver::Driver>>,
+    driver: Weak<DriverCell>,
     group: u16,
     /// Entries (a power of two) = buffers.
     count: u16,
@@ -69,8 +69,11 @@ struct Shared {
     buf_len: usize,
     /// Our copy of the ring's tail: the next entry we fill.
     tail: Cell<u16>,
-    /// Buffers given to the kernel whose selection we have not seen yet.
-    in_ring: Cell<u16>,
+    /// Buffers the kernel may still pick: we add each one we publish, the
+    /// driver subtracts each selection as it reaps the completion (not when
+    /// a stream gets to it: a stream that ran dry must not mistake buffers
+    /// already handed to another stream for free ones).
+    available: Rc<Cell<u32>>,
     /// Receives paused because the ring ran dry.
     waiters: RefCell<Vec<Waker>>,
 }
@@ -118,7 +121,7 @@ impl BufRing {
             bufs,
             buf_len,
             tail: Cell::new(0),
-            in_ring: Cell::new(0),
+            available: Rc::new(Cell::new(0)),
             waiters: RefCell::new(Vec::new()),
         };
         for bid in 0..count {
@@ -130,7 +133,8 @@ impl BufRing {
         // freed with them.
         // SAFETY: `entries` maps `count` entries that stay valid until the
         // group is unregistered (see above).
-        let registered = unsafe { driver.borrow_mut().register_buf_ring(addr, count) };
+        let available = shared.available.clone();
+        let registered = driver.with(|d| unsafe { d.register_buf_ring(addr, count, available) });
         match registered {
             Ok(group) => {
                 shared.group = group;
@@ -186,9 +190,6 @@ impl BufRing {
             );
             return None;
         }
-        self.shared
-            .in_ring
-            .set(self.shared.in_ring.get().saturating_sub(1));
         Some(RingBuf {
             inner: Inner::Ring {
                 ring: self.clone(),
@@ -201,7 +202,7 @@ impl BufRing {
     /// Ready when the kernel may have a buffer to pick: a receive that
     /// stopped with ENOBUFS waits here before it is armed again.
     pub(crate) fn poll_available(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.shared.in_ring.get() > 0 {
+        if self.shared.available.get() > 0 {
             return Poll::Ready(());
         }
         let mut waiters = self.shared.waiters.borrow_mut();
@@ -239,7 +240,7 @@ impl Shared {
             let tail_ptr = std::ptr::addr_of_mut!((*self.entries.as_ptr()).resv);
             AtomicU16::from_ptr(tail_ptr).store(tail, Ordering::Release);
         }
-        self.in_ring.set(self.in_ring.get() + 1);
+        self.available.set(self.available.get() + 1);
     }
 
     /// Unmap the entries and free the buffers. Only once the kernel can no
@@ -269,10 +270,9 @@ impl Drop for Shared {
         let unregistered = match self.driver.upgrade() {
             // The runtime is gone and its ring closed with the registration.
             None => true,
-            Some(driver) => match driver.try_borrow_mut() {
-                Ok(mut driver) => driver.unregister_buf_ring(self.group).is_ok(),
-                Err(_) => false,
-            },
+            Some(driver) => driver
+                .try_with(|d| d.unregister_buf_ring(self.group).is_ok())
+                .unwrap_or(false),
         };
         if unregistered {
             self.free();

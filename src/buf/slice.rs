@@ -5,7 +5,10 @@ use super::{IoBuf, IoBufMut};
 /// Made by [`IoBuf::slice`]. Writing from a slice sends its initialised part
 /// (`begin .. min(end, buf.bytes_init())`); reading into a slice fills
 /// `begin .. end` and extends the buffer's initialised length to cover what
-/// was read. [`into_inner`](Slice::into_inner) gives the buffer back.
+/// was read. A read into a slice that starts past the buffer's initialised
+/// length is refused with `InvalidInput` (the bytes read could never become
+/// part of the buffer). [`into_inner`](Slice::into_inner) gives the buffer
+/// back.
 #[derive(Debug)]
 pub struct Slice<B> {
     buf: B,
@@ -74,12 +77,29 @@ unsafe impl<B: IoBufMut> IoBufMut for Slice<B> {
     unsafe fn set_init(&mut self, pos: usize) {
         let new_init = self.begin + pos;
         // Only grow, and only when the slice starts inside the initialised
-        // prefix: extending over a gap of never-written bytes would be unsound.
+        // prefix: extending over a gap of never-written bytes would be
+        // unsound (reads refuse such a slice, see `check_read_target`).
         let init = self.buf.bytes_init();
         if new_init > init && self.begin <= init {
             // SAFETY: the caller promises bytes `begin..begin+pos` were
             // written; bytes before `begin` were initialised already.
             unsafe { self.buf.set_init(new_init) };
         }
+    }
+
+    fn check_read_target(&self) -> std::io::Result<()> {
+        let init = self.buf.bytes_init();
+        if self.begin > init {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "cannot read into a slice starting at byte {} of a buffer with {init} \
+                     initialised bytes: the bytes read would follow a gap of uninitialised \
+                     memory and stay unreachable; start the slice at {init} or before",
+                    self.begin
+                ),
+            ));
+        }
+        self.buf.check_read_target()
     }
 }

@@ -19,6 +19,15 @@ impl Completion {
     pub(crate) fn result(&self) -> io::Result<u32> {
         if self.res >= 0 {
             Ok(self.res as u32)
+        } else if self.res == -libc::EBADR {
+            // No operation of ours fails with EBADR itself: the driver sets
+            // it for operations caught in a loss of completions.
+            Err(io::Error::other(
+                "the kernel dropped completions of this ring (io_uring_enter: EBADR, no \
+                 memory to keep an overflowing completion queue): this operation's was lost, \
+                 or it was cancelled to find out which were; it may or may not have taken \
+                 effect",
+            ))
         } else {
             Err(io::Error::from_raw_os_error(-self.res))
         }

@@ -42,13 +42,18 @@ struct FilesUpdate {
 enum State {
     /// The sparse table is registered on first use.
     Untried,
-    /// The kernel refused (too old, or no descriptors to spare).
+    /// The kernel refused (too old, or no descriptors to spare), or the
+    /// table was unregistered with the ring.
     Unavailable,
     Ready {
         size: u32,
         next: u32,
         free: Vec<u32>,
     },
+    /// The ring was closed without unregistering the table (operations
+    /// using it were orphaned): the kernel keeps every installed file until
+    /// it tears the ring down.
+    Left,
 }
 
 /// One ring's fixed-file table.
@@ -91,7 +96,7 @@ impl FileTable {
             }
             None => return None,
         };
-        if update(ring, slot, fd) {
+        if update(ring, slot, fd).is_ok() {
             Some(slot)
         } else {
             free.push(slot);
@@ -99,17 +104,32 @@ impl FileTable {
         }
     }
 
-    /// Empty `slot`: the table drops its reference to the file.
-    pub(crate) fn remove(&self, slot: u32) {
+    /// Empty `slot`: the table drops its reference to the file. Returns
+    /// false if it could not, and the table still holds the file (the
+    /// caller then shuts a socket down itself, so its peer is not left
+    /// waiting until the ring is torn down).
+    pub(crate) fn remove(&self, slot: u32) -> bool {
         let Some(ring) = self.ring_fd.get() else {
-            // The ring is closed, and its table with it.
-            return;
+            // The ring is closed: its table was unregistered with it,
+            // unless it was left to the kernel's teardown.
+            return !matches!(*self.state.borrow(), State::Left);
         };
-        if update(ring, slot, -1) {
-            if let State::Ready { free, .. } = &mut *self.state.borrow_mut() {
-                free.push(slot);
+        // A signal can interrupt the update; anything else will not get
+        // better by retrying.
+        for _ in 0..3 {
+            match update(ring, slot, -1) {
+                Ok(()) => {
+                    if let State::Ready { free, .. } = &mut *self.state.borrow_mut() {
+                        free.push(slot);
+                    }
+                    return true;
+                }
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EAGAIN)) => {}
+                // The slot is not reused: the table may still hold the file.
+                Err(_) => return false,
             }
         }
+        false
     }
 
     /// The ring is about to be closed: drop the whole table now — the
@@ -121,9 +141,10 @@ impl FileTable {
         let Some(ring) = self.ring_fd.take() else {
             return;
         };
-        if matches!(*self.state.borrow(), State::Ready { .. }) {
+        let mut state = self.state.borrow_mut();
+        if matches!(*state, State::Ready { .. }) {
             // SAFETY: io_uring_register with no argument.
-            unsafe {
+            let res = unsafe {
                 libc::syscall(
                     libc::SYS_io_uring_register,
                     ring,
@@ -132,8 +153,29 @@ impl FileTable {
                     0 as libc::c_uint,
                 )
             };
+            if res != 0 {
+                // Still registered: the files stay held until teardown.
+                *state = State::Left;
+                return;
+            }
         }
-        *self.state.borrow_mut() = State::Unavailable;
+        *state = State::Unavailable;
+    }
+
+    /// The ring is about to be closed while operations that may use the
+    /// table are orphaned: unregistering could wait for them (some kernels
+    /// wait for every request using the table), so the table is left to
+    /// the ring's teardown. Removals from now on report that the file is
+    /// still held.
+    pub(crate) fn abandon(&self) {
+        if self.ring_fd.take().is_none() {
+            return;
+        }
+        let mut state = self.state.borrow_mut();
+        *state = match *state {
+            State::Ready { .. } => State::Left,
+            _ => State::Unavailable,
+        };
     }
 }
 
@@ -175,8 +217,8 @@ fn register_sparse(ring: RawFd) -> Option<u32> {
     (res == 0).then_some(size)
 }
 
-/// Put `fd` (or -1: empty) in `slot`; true when the kernel did.
-fn update(ring: RawFd, slot: u32, fd: RawFd) -> bool {
+/// Put `fd` (or -1: empty) in `slot`.
+fn update(ring: RawFd, slot: u32, fd: RawFd) -> std::io::Result<()> {
     let fds = [fd];
     let arg = FilesUpdate {
         offset: slot,
@@ -194,5 +236,11 @@ fn update(ring: RawFd, slot: u32, fd: RawFd) -> bool {
             1 as libc::c_uint,
         )
     };
-    res == 1
+    match res {
+        1 => Ok(()),
+        -1 => Err(std::io::Error::last_os_error()),
+        _ => Err(std::io::Error::other(
+            "the kernel updated no fixed-file slot",
+        )),
+    }
 }

@@ -6,6 +6,7 @@
 //! Every `unsafe` interaction with the kernel lives in this module and in
 //! [`crate::buf`].
 
+mod cell;
 mod completion;
 mod enter;
 // Under loom the wake protocol uses a model of the eventfd (crate::loom).
@@ -16,20 +17,23 @@ mod files;
 pub(crate) mod op;
 mod setup;
 mod slots;
+mod stream_read;
 
 pub(crate) use completion::Completion;
 #[cfg(not(all(test, loom)))]
 pub(crate) use eventfd::EventFd;
-pub(crate) use fd::SharedFd;
+pub(crate) use fd::{Detach, SharedFd};
 pub(crate) use files::FileTable;
-pub(crate) use op::Abandoned;
+pub(crate) use op::Parked;
+pub(crate) use stream_read::read_stream;
 
+pub(crate) use cell::{DriverCell, Handle};
 use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
 pub(crate) use slots::CurrentTask;
-use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
-use std::cell::{Cell, RefCell};
+use slots::{Key, Lifecycle, Slots, CANCEL_TAG, PROBE_BIT, WAKE_TAG};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
@@ -37,17 +41,20 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-/// How long dropping a runtime waits for the kernel to finish cancelled
-/// operations before it leaks their buffers instead.
 // From <linux/io_uring.h> (the io-uring crate keeps its copies private).
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
 const IORING_ENTER_EXT_ARG: u32 = 1 << 3;
 
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How long dropping a runtime waits for the kernel to finish cancelled
+/// operations before it orphans them (leaks their memory, closes their
+/// descriptors).
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
-/// Shared handle to a thread's driver. `!Send`: the ring belongs to the
-/// thread that created it (IORING_SETUP_SINGLE_ISSUER).
-pub(crate) type Handle = Rc<RefCell<Driver>>;
+/// The longest single sleep in `io_uring_enter`. A timer further away is
+/// waited for in steps: some kernels add the timeout to the current time
+/// without saturating, so a deadline centuries away would overflow into an
+/// immediate return — and a loop that never sleeps.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How long `turn` may sleep in the kernel.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +83,12 @@ pub(crate) struct Driver {
     wake_armed: bool,
     /// `io_uring_enter` calls made so far.
     pub(crate) enter_calls: u64,
+    /// Times `io_uring_enter` reported EBADR: the kernel dropped
+    /// completions (its overflow list could not grow).
+    pub(crate) completions_lost: u64,
+    /// EBADR was reported: probe the operations in flight for lost
+    /// completions at the end of this turn.
+    probe_wanted: bool,
     /// Buffer group ids of provided-buffer rings: the next never used, and
     /// those given back.
     next_buf_group: u16,
@@ -107,6 +120,8 @@ impl Driver {
             wake_buf: Box::new(0),
             wake_armed: false,
             enter_calls: 0,
+            completions_lost: 0,
+            probe_wanted: false,
             next_buf_group: 0,
             free_buf_groups: Vec::new(),
             current: Rc::new(Cell::new(CurrentTask::NONE)),
@@ -130,7 +145,8 @@ impl Driver {
     }
 
     /// Queue a multishot operation's entry: its completions collect in
-    /// `queue` (empty, reused storage) until its stream takes them.
+    /// `queue` (empty, reused storage) until its stream takes them. `group`:
+    /// the provided-buffer group it selects from, if any.
     ///
     /// # Safety
     ///
@@ -140,11 +156,12 @@ impl Driver {
         &mut self,
         entry: squeue::Entry,
         queue: VecDeque<Completion>,
+        group: Option<u16>,
     ) -> io::Result<Key> {
         if self.ring.is_none() {
             return Err(shut_down());
         }
-        let key = self.slots.insert_streaming(queue);
+        let key = self.slots.insert_streaming(queue, group);
         // SAFETY: forwarded from our caller.
         unsafe { self.submit_keyed(key, entry) }
     }
@@ -176,7 +193,15 @@ impl Driver {
     /// `addr` must be a page-aligned mapping of `entries` `io_uring_buf`
     /// entries naming valid buffers, all valid until
     /// [`Driver::unregister_buf_ring`] succeeds or the ring is closed.
-    pub(crate) unsafe fn register_buf_ring(&mut self, addr: u64, entries: u16) -> io::Result<u16> {
+    ///
+    /// `available` counts the buffers the kernel may pick: the ring adds the
+    /// ones it publishes, the driver subtracts each selection it reaps.
+    pub(crate) unsafe fn register_buf_ring(
+        &mut self,
+        addr: u64,
+        entries: u16,
+        available: Rc<Cell<u32>>,
+    ) -> io::Result<u16> {
         let ring = self.ring.as_ref().ok_or_else(shut_down)?;
         let group = match self.free_buf_groups.pop() {
             Some(group) => group,
@@ -194,7 +219,10 @@ impl Driver {
                 .register_buf_ring_with_flags(addr, entries, group, 0)
         };
         match res {
-            Ok(()) => Ok(group),
+            Ok(()) => {
+                self.slots.track_group(group, available);
+                Ok(group)
+            }
             Err(e) => {
                 self.free_buf_groups.push(group);
                 let hint = match e.raw_os_error() {
@@ -215,33 +243,14 @@ impl Driver {
             return Ok(());
         };
         ring.submitter().unregister_buf_ring(group)?;
+        self.slots.untrack_group(group);
         self.free_buf_groups.push(group);
         Ok(())
     }
 
     /// Poll an operation: its completion if it arrived, else remember `cx`.
     pub(crate) fn poll_op(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
-        let Some(state) = self.slots.get(key) else {
-            debug_assert!(false, "polled an operation that is not in the table");
-            return Poll::Pending;
-        };
-        match state {
-            Lifecycle::Completed(completion) => {
-                let completion = *completion;
-                self.slots.remove(key);
-                Poll::Ready(completion)
-            }
-            Lifecycle::Pending(wake) => {
-                wake.register(cx.waker(), self.current.get());
-                Poll::Pending
-            }
-            // Orphaned: the runtime is gone and the kernel may still own the
-            // buffer; never complete, so the buffer is never handed back.
-            Lifecycle::Orphaned | Lifecycle::Abandoned(_) | Lifecycle::Streaming { .. } => {
-                debug_assert!(!matches!(state, Lifecycle::Streaming { .. }));
-                Poll::Pending
-            }
-        }
+        self.slots.poll_op(key, cx.waker(), self.current.get())
     }
 
     /// Poll a multishot operation for its next completion. After the final
@@ -252,50 +261,39 @@ impl Driver {
         key: Key,
         cx: &mut Context<'_>,
         spare: &mut VecDeque<Completion>,
-    ) -> Poll<Completion> {
-        let Some(Lifecycle::Streaming { waker, queue }) = self.slots.get(key) else {
-            // Orphaned (the runtime shut down): never complete.
-            return Poll::Pending;
-        };
-        let Some(completion) = queue.pop_front() else {
-            waker.register(cx.waker(), self.current.get());
-            return Poll::Pending;
-        };
-        if !completion.more() {
-            if let Some(Lifecycle::Streaming { queue, .. }) = self.slots.remove(key) {
-                *spare = queue;
-                spare.clear();
-            }
-        }
-        Poll::Ready(completion)
+    ) -> Poll<Option<Completion>> {
+        self.slots
+            .poll_stream(key, cx.waker(), self.current.get(), spare)
     }
 
     /// The future of an operation was dropped. If its completion already
     /// arrived, it is returned so the caller can finish the operation (outside
     /// this borrow). Otherwise the resources move into the table and the
     /// kernel is asked to cancel; they are released at the final completion.
-    pub(crate) fn abandon(
-        &mut self,
-        key: Key,
-        data: Box<dyn Abandoned>,
-    ) -> Option<(Box<dyn Abandoned>, Completion)> {
-        let state = self.slots.get(key)?;
-        match state {
+    pub(crate) fn abandon(&mut self, key: Key, data: Parked) -> Option<(Parked, Completion)> {
+        let Some(state) = self.slots.get(key) else {
+            // Not in the table: nobody can tell whether the kernel is done
+            // with the resources, so they are orphaned, never freed.
+            debug_assert!(false, "abandoned an operation that is not in the table");
+            self.slots.orphans.push(data);
+            return None;
+        };
+        match std::mem::replace(state, Lifecycle::Orphaned) {
             Lifecycle::Completed(completion) => {
-                let completion = *completion;
                 self.slots.remove(key);
                 Some((data, completion))
             }
-            Lifecycle::Pending(_) => {
+            Lifecycle::Pending(wake) => {
                 *state = Lifecycle::Abandoned(data);
+                self.slots.discard(Lifecycle::Pending(wake));
                 self.cancel(key);
                 None
             }
-            Lifecycle::Streaming { queue, .. } => {
+            Lifecycle::Streaming { waker, queue } => {
                 // Completions the stream never took: their resources (a
                 // selected buffer, received bytes) are handled now.
+                self.slots.discard(Lifecycle::Pending(waker));
                 let mut data = data;
-                let queue = std::mem::take(queue);
                 for completion in queue {
                     if !completion.more() {
                         self.slots.remove(key);
@@ -310,12 +308,15 @@ impl Driver {
                 None
             }
             Lifecycle::Orphaned => {
-                // The kernel may still write into these resources.
-                std::mem::forget(data);
+                // The runtime shut down: the kernel may still write into
+                // these resources.
+                self.slots.orphans.push(data);
                 None
             }
-            Lifecycle::Abandoned(_) => {
+            Lifecycle::Abandoned(earlier) => {
                 debug_assert!(false, "an operation abandoned twice");
+                *state = Lifecycle::Abandoned(earlier);
+                self.slots.orphans.push(data);
                 None
             }
         }
@@ -386,6 +387,14 @@ impl Driver {
             Ok(_) => Ok(()),
             Err(e) => match e.raw_os_error() {
                 Some(libc::EINTR | libc::ETIME | libc::EBUSY | libc::EAGAIN) => Ok(()),
+                Some(libc::EBADR) => {
+                    // The kernel dropped completions: its overflow list could
+                    // not grow (out of memory). It reports this once; which
+                    // operations lost theirs is found by probing them.
+                    self.completions_lost += 1;
+                    self.probe_wanted = true;
+                    Ok(())
+                }
                 _ => Err(e),
             },
         }
@@ -400,6 +409,9 @@ impl Driver {
             match cqe.user_data() {
                 CANCEL_TAG => {}
                 WAKE_TAG => self.wake_armed = false,
+                data if data & PROBE_BIT != 0 => {
+                    self.slots.probe_result(data & !PROBE_BIT, cqe.result())
+                }
                 data => self.slots.complete(data, cqe.result(), cqe.flags()),
             }
         }
@@ -433,7 +445,7 @@ impl Driver {
                 if self.slots.has_ready() || self.ring_has_completions() {
                     self.enter(0, None)?;
                 } else {
-                    self.enter(1, timeout)?;
+                    self.enter(1, Some(timeout.map_or(MAX_WAIT, |t| t.min(MAX_WAIT))))?;
                 }
             }
         }
@@ -448,7 +460,24 @@ impl Driver {
             self.enter(0, None)?;
             self.reap();
         }
+        if std::mem::take(&mut self.probe_wanted) {
+            self.probe_lost_completions();
+        }
         Ok(())
+    }
+
+    /// After EBADR: send every operation in flight a cancel request tagged
+    /// as a probe (see [`Slots::probe`] for how the answers are read).
+    /// Operations still in the kernel are cancelled, and fail with the
+    /// loss's error too: they cannot be told apart from lost ones otherwise.
+    fn probe_lost_completions(&mut self) {
+        for key in self.slots.probe() {
+            let entry = opcode::AsyncCancel::new(key.user_data())
+                .build()
+                .user_data(key.user_data() | PROBE_BIT);
+            // SAFETY: a cancel request carries no pointers.
+            let _ = unsafe { self.push(entry) };
+        }
     }
 
     fn ring_has_completions(&mut self) -> bool {
@@ -480,60 +509,116 @@ impl Driver {
         &mut self,
         tasks: &mut Vec<usize>,
         wakers: &mut Vec<Waker>,
-        finished: &mut Vec<(Box<dyn Abandoned>, Completion)>,
+        finished: &mut Vec<(Parked, Completion)>,
     ) {
         tasks.append(&mut self.slots.ready_tasks);
         wakers.append(&mut self.slots.ready);
         finished.append(&mut self.slots.finished);
     }
 
-    /// Cancel everything in flight, reap for a bounded time, then close the
-    /// ring. What the kernel never finished with is leaked, not freed.
-    pub(crate) fn shutdown(&mut self) {
+    /// Take what was displaced while the driver was borrowed, to dispose of
+    /// once it is released.
+    pub(crate) fn take_garbage(&mut self) -> Garbage {
+        Garbage {
+            wakers: take_if_any(&mut self.slots.garbage),
+            orphans: take_if_any(&mut self.slots.orphans),
+        }
+    }
+
+    /// Cancel everything in flight, reap for at most `grace`, then close the
+    /// ring. What the kernel has not finished with is orphaned (see
+    /// [`Slots::orphan_unfinished`]): its memory leaked, never freed. With a
+    /// zero `grace` nothing is waited for: everything in flight is orphaned.
+    pub(crate) fn shutdown(&mut self, grace: Duration) {
         if self.ring.is_none() {
             return;
         }
-        for key in self.slots.unfinished() {
-            self.cancel(key);
-        }
-        if self.wake_armed {
-            let entry = opcode::AsyncCancel::new(WAKE_TAG)
-                .build()
-                .user_data(CANCEL_TAG);
-            // SAFETY: a cancel request carries no pointers.
-            let _ = unsafe { self.push(entry) };
-        }
-        let deadline = Instant::now() + SHUTDOWN_GRACE;
-        while self.slots.in_flight() > 0 || self.wake_armed {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
+        if !grace.is_zero() {
+            for key in self.slots.unfinished() {
+                self.cancel(key);
             }
-            if self.enter(1, Some(deadline - now)).is_err() {
-                break;
+            if self.wake_armed {
+                let entry = opcode::AsyncCancel::new(WAKE_TAG)
+                    .build()
+                    .user_data(CANCEL_TAG);
+                // SAFETY: a cancel request carries no pointers.
+                let _ = unsafe { self.push(entry) };
             }
-            self.reap();
+            // A grace too long for `Instant` waits for as long as it takes.
+            let deadline = Instant::now().checked_add(grace);
+            while self.slots.in_flight() > 0 || self.wake_armed {
+                let left = match deadline {
+                    Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                    None => MAX_WAIT,
+                };
+                if left.is_zero() || self.enter(1, Some(left.min(MAX_WAIT))).is_err() {
+                    break;
+                }
+                self.reap();
+            }
         }
-        self.slots.orphan_unfinished();
+        let orphaned = self.slots.orphan_unfinished();
         if self.wake_armed {
             // The kernel may still write 8 bytes here.
             std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
         }
-        // Closing the ring fd: the kernel cancels and reaps whatever is left.
         self.ring_fd.unregister();
-        self.files.close();
+        if orphaned > 0 {
+            // Unregistering the file table can wait for the requests that
+            // still use it (on some kernels): the orphaned ones may never
+            // end. Leave the table to the ring's teardown instead.
+            self.files.abandon();
+        } else {
+            self.files.close();
+        }
+        // Closing the ring fd: the kernel cancels and reaps whatever is left.
         self.ring = None;
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Before the ring field is dropped (closed).
-        self.ring_fd.unregister();
-        self.files.close();
+        // Normally the runtime shut the driver down already. If it did not
+        // (a panic in user code during shutdown), do it now, before the
+        // ring and the table of operations go: closing the ring does not
+        // stop the kernel writing into buffers of operations in flight.
+        self.shutdown(SHUTDOWN_GRACE);
+        let finished = std::mem::take(&mut self.slots.finished);
+        self.take_garbage().dispose();
+        for (op, completion) in finished {
+            op.finish(completion);
+        }
     }
 }
 
-fn shut_down() -> io::Error {
+/// What the driver displaced while it was borrowed: released only after the
+/// borrow ends, because releasing runs foreign code (a waker's `drop`, a
+/// descriptor's close waking a waiting `close()`).
+#[must_use]
+pub(crate) struct Garbage {
+    wakers: Vec<Waker>,
+    orphans: Vec<Parked>,
+}
+
+impl Garbage {
+    pub(crate) fn dispose(self) {
+        drop(self.wakers);
+        for op in self.orphans {
+            op.orphan();
+        }
+    }
+}
+
+/// Take a vector's contents, leaving its storage when it is empty (the
+/// common case: no allocation churn on the hot path).
+fn take_if_any<T>(v: &mut Vec<T>) -> Vec<T> {
+    if v.is_empty() {
+        Vec::new()
+    } else {
+        std::mem::take(v)
+    }
+}
+
+pub(crate) fn shut_down() -> io::Error {
     io::Error::other("the corio runtime that owned this operation has shut down")
 }

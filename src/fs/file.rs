@@ -1,7 +1,7 @@
 use super::OpenOptions;
 use crate::buf::{self, BufResult, IoBuf, IoBufMut};
 use crate::driver::op::{self, Fsync, ReadAt, WriteAt};
-use crate::driver::SharedFd;
+use crate::driver::{read_stream, SharedFd};
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -56,13 +56,23 @@ impl File {
     /// returns the count, which is 0 at end of file, and the buffer with its
     /// length set to the count.
     ///
-    /// `pos > i64::MAX` or a buffer over `u32::MAX` bytes gives
-    /// `InvalidInput`.
+    /// `pos > i64::MAX`, a buffer over `u32::MAX` bytes, or a
+    /// [`Slice`](crate::buf::Slice) starting past its buffer's initialised
+    /// length gives `InvalidInput`.
+    ///
+    /// A file that is a byte stream — a FIFO, a character device, a socket
+    /// or pipe adopted with `File::from` — has no offsets: `pos` is ignored
+    /// and the read returns the next bytes, as `TcpStream::read` does.
     ///
     /// Cancel-safety: dropping the future cancels the read; the buffer is
-    /// released once the kernel is done with it. The file is unchanged, so
-    /// nothing is lost: read the same offset again.
+    /// released once the kernel is done with it. A regular file is
+    /// unchanged, so nothing is lost: read the same offset again. On a byte
+    /// stream, bytes the kernel delivered to a dropped read are returned by
+    /// the next read, before anything newer.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        if self.fd.is_stream() {
+            return read_stream(&self.fd, buf, ReadAt::submit_stream).await;
+        }
         ReadAt::submit(&self.fd, buf, pos).await
     }
 

@@ -2,7 +2,7 @@ use super::addr::{each_addr, to_inet};
 use super::RecvMultishot;
 use crate::buf::{self, BufResult, BufRing, IoBuf, IoBufMut};
 use crate::driver::op::{self, Connect, Recv, Send};
-use crate::driver::SharedFd;
+use crate::driver::{read_stream, SharedFd};
 use socket2::{Domain, SockRef, Socket, Type};
 use std::future::poll_fn;
 use std::io;
@@ -65,16 +65,17 @@ impl TcpStream {
     /// Read into `buf`, from its start up to its capacity; returns the count
     /// (0: the peer closed its side) and the buffer with its length set to it.
     ///
+    /// A [`Slice`](crate::buf::Slice) starting past its buffer's initialised
+    /// length is refused with `InvalidInput` before anything is read.
+    ///
     /// Cancel-safe: bytes the kernel delivered to a dropped read are returned
-    /// by the next read, before anything newer.
-    pub async fn read<B: IoBufMut>(&self, mut buf: B) -> BufResult<usize, B> {
-        // Bytes must come out in the order they arrived: first wait for the
-        // reads that were dropped while in flight, then serve what they got.
-        poll_fn(|cx| self.fd.poll_reads_settled(cx)).await;
-        if let Some(n) = self.fd.take_rescued(&mut buf) {
-            return (Ok(n), buf);
-        }
-        Recv::submit(&self.fd, buf).await
+    /// by the next read, before anything newer. If a runtime was shut down
+    /// without waiting for a read of this stream
+    /// ([`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout)),
+    /// its bytes may be lost and every later read fails with an error that
+    /// says so.
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        read_stream(&self.fd, buf, Recv::submit).await
     }
 
     /// Receive continuously: one multishot receive (Linux 6.0), armed once,
@@ -150,7 +151,12 @@ impl TcpStream {
 
     /// Close the connection through the ring (asyncio's `async with` exit),
     /// after any cancelled operation still using it has finished.
+    ///
+    /// A [`RecvMultishot`] of this connection, armed or ended, is ended
+    /// first: its receive is cancelled (its memory released only once the
+    /// kernel is done with it) and the stream yields `None` from then on.
     pub async fn close(self) -> io::Result<()> {
+        self.fd.detach_streams();
         poll_fn(|cx| self.fd.poll_sole_owner(cx)).await;
         op::close(self.fd).await
     }

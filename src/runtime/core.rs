@@ -1,7 +1,7 @@
 //! One runtime's state on its thread: ring, tasks, run queue, timers.
 
 use super::shared::{Shared, MAIN_TASK};
-use crate::driver::{CurrentTask, Driver, FileTable, Handle};
+use crate::driver::{CurrentTask, Driver, DriverCell, FileTable, Handle};
 use crate::task::{JoinHandle, Schedule, Task, TaskCell, TaskWaker};
 use crate::time::timers::{Timers, TimersHandle};
 use slab::Slab;
@@ -41,7 +41,7 @@ impl Core {
         Ok(Core {
             current,
             files,
-            driver: Rc::new(RefCell::new(driver)),
+            driver: Rc::new(DriverCell::new(driver)),
             timers: Rc::new(RefCell::new(Timers::new())),
             main_waker: Waker::from(Arc::new(MainWaker(shared.clone()))),
             shared,
@@ -104,10 +104,16 @@ impl Core {
         let finished = task.run();
         self.current.set(CurrentTask::NONE);
         if finished {
-            let mut tasks = self.tasks.borrow_mut();
-            if tasks.get(id).is_some_and(|t| Rc::ptr_eq(t, &task)) {
-                tasks.remove(id);
-            }
+            let removed = {
+                let mut tasks = self.tasks.borrow_mut();
+                tasks
+                    .get(id)
+                    .is_some_and(|t| Rc::ptr_eq(t, &task))
+                    .then(|| tasks.remove(id))
+            };
+            // Dropped outside the borrow: the cell may hold the task's
+            // output, whose destructor is user code (it may spawn).
+            drop(removed);
         }
     }
 
@@ -118,6 +124,7 @@ impl Core {
             ops_completed: driver.slots.completed,
             ops_in_flight: driver.slots.in_flight(),
             enter_calls: driver.enter_calls,
+            completions_lost: driver.completions_lost,
             tasks_spawned: self.tasks_spawned.get(),
             tasks_alive: self.tasks.borrow().len() as u64,
         }

@@ -76,9 +76,24 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Drop the runtime, waiting at most `timeout` (instead of the default
+    /// second) for the kernel to finish the operations its tasks leave in
+    /// flight. Whatever the kernel has not finished by then is orphaned:
+    /// its buffers are leaked, never freed (the kernel may still write
+    /// them), and its descriptors are closed. With `Duration::ZERO` nothing
+    /// is waited for.
+    ///
+    /// A stream whose read is orphaned this way may have lost the bytes
+    /// that read received: its later reads fail with an error saying so.
+    pub fn shutdown_timeout(self, timeout: std::time::Duration) {
+        self.core.shutdown(timeout);
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.core.shutdown();
+        self.core.shutdown(crate::driver::SHUTDOWN_GRACE);
     }
 }
 

@@ -5,11 +5,13 @@ use super::context;
 use super::core::Core;
 use super::shared::MAIN_TASK;
 use crate::driver::{CurrentTask, Park};
+use std::any::Any;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 impl Core {
     pub(crate) fn block_on<F: Future>(self: &Rc<Core>, future: F) -> F::Output {
@@ -39,22 +41,25 @@ impl Core {
             }
             self.run_ready_tasks();
             let next_timer = self.fire_timers(&mut wakers);
+            // Operations dropped while the driver was borrowed.
+            self.driver.drain_deferred();
             let sleep = !self.has_runnable() && self.shared.prepare_sleep();
             let park = if sleep {
                 Park::Until(next_timer.map(|t| t.saturating_duration_since(Instant::now())))
             } else {
                 Park::No
             };
-            let turned = self.driver.borrow_mut().turn(park);
+            let turned = self.driver.with(|driver| {
+                let turned = driver.turn(park);
+                driver.take_ready(&mut tasks, &mut wakers, &mut finished);
+                turned
+            });
             if sleep {
                 self.shared.awake();
             }
             if let Err(e) = turned {
                 panic!("corio: io_uring_enter failed: {e}");
             }
-            self.driver
-                .borrow_mut()
-                .take_ready(&mut tasks, &mut wakers, &mut finished);
             for id in tasks.drain(..) {
                 self.wake_task(id);
             }
@@ -99,9 +104,34 @@ impl Core {
         self.main_woken.get() || !self.run_queue.borrow().is_empty()
     }
 
-    /// Drop every task, cancel every operation, wait (bounded) for the
-    /// kernel, release what it returned and leak what it did not.
-    pub(crate) fn shutdown(&self) {
+    /// Drop every task, cancel every operation, wait at most `grace` for
+    /// the kernel, release what it returned and orphan (leak) what it did
+    /// not.
+    ///
+    /// Dropping tasks runs user code (destructors, join wakers). If some of
+    /// it panics, the driver is shut down all the same — a guard does it
+    /// while the panic unwinds — so no buffer the kernel may still write is
+    /// ever freed; the first such panic is resumed at the end.
+    pub(crate) fn shutdown(&self, grace: Duration) {
+        struct ShutDriver<'a>(&'a Core, Duration);
+        impl Drop for ShutDriver<'_> {
+            fn drop(&mut self) {
+                self.0.shut_driver(self.1);
+            }
+        }
+        let guard = ShutDriver(self, grace);
+        let panic = self.drop_tasks();
+        drop(guard);
+        if let Some(payload) = panic {
+            if !std::thread::panicking() {
+                resume_unwind(payload);
+            }
+        }
+    }
+
+    /// Drop every task; returns the first panic user code raised meanwhile.
+    fn drop_tasks(&self) -> Option<Box<dyn Any + Send>> {
+        let mut first_panic = None;
         // Tasks may spawn or drop other tasks while being dropped: repeat
         // until the table stays empty (bounded, in case drops keep spawning).
         for _ in 0..16 {
@@ -110,20 +140,42 @@ impl Core {
                 break;
             }
             for task in &tasks {
-                task.shut_down();
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| task.shut_down())) {
+                    first_panic.get_or_insert(p);
+                }
+            }
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(tasks))) {
+                first_panic.get_or_insert(p);
             }
         }
+        first_panic
+    }
+
+    /// The driver's half of shutdown; user code it runs (timer wakers, a
+    /// waiting `close`) cannot stop it: its panics are dropped.
+    fn shut_driver(&self, grace: Duration) {
         self.run_queue.borrow_mut().clear();
-        self.timers.borrow_mut().clear();
-        let mut driver = self.driver.borrow_mut();
-        driver.shutdown();
+        let timers = self.timers.borrow_mut().take_all();
+        contain(|| drop(timers));
         let mut wakers = Vec::new();
         let mut finished = Vec::new();
-        driver.take_ready(&mut Vec::new(), &mut wakers, &mut finished);
-        drop(driver);
-        drop(wakers);
+        contain(|| {
+            self.driver.drain_deferred();
+            self.driver.with(|driver| {
+                driver.shutdown(grace);
+                driver.take_ready(&mut Vec::new(), &mut wakers, &mut finished);
+            });
+        });
+        contain(|| drop(wakers));
         for (op, completion) in finished {
-            op.finish(completion);
+            contain(|| op.finish(completion));
         }
     }
+}
+
+/// Run foreign code during shutdown, dropping a panic it raises (the
+/// runtime must finish shutting down; a second panic while one unwinds
+/// would abort).
+fn contain(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
 }

@@ -134,19 +134,28 @@ impl<T> Future for Receiver<T> {
         if state.sender_gone {
             return Poll::Ready(Err(RecvError(())));
         }
-        match &state.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => state.waker = Some(cx.waker().clone()),
-        }
+        let replaced = match &state.waker {
+            Some(w) if w.will_wake(cx.waker()) => None,
+            _ => state.waker.replace(cx.waker().clone()),
+        };
+        drop(state);
+        // Dropped after unlocking: a waker's drop is foreign code, which
+        // could touch this channel again.
+        drop(replaced);
         Poll::Pending
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut state = self.inner.lock();
-        state.receiver_gone = true;
-        state.waker = None;
+        let (waker, value) = {
+            let mut state = self.inner.lock();
+            state.receiver_gone = true;
+            (state.waker.take(), state.value.take())
+        };
+        // Outside the lock: both run foreign code when dropped.
+        drop(waker);
+        drop(value);
     }
 }
 

@@ -142,10 +142,13 @@ impl<F: Future, S: Schedule> Join<F::Output> for TaskCell<F, S> {
                 *stage = running;
                 drop(stage);
                 let mut slot = self.join_waker.borrow_mut();
-                match &*slot {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => *slot = Some(cx.waker().clone()),
-                }
+                let replaced = match &*slot {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    _ => slot.replace(cx.waker().clone()),
+                };
+                drop(slot);
+                // Dropped outside the borrow: a waker's drop is foreign code.
+                drop(replaced);
                 Poll::Pending
             }
         }

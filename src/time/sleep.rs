@@ -59,9 +59,8 @@ impl Sleep {
 
     fn unregister(&mut self) {
         if let Some((timers, key)) = self.registered.take() {
-            if let Ok(mut timers) = timers.try_borrow_mut() {
-                timers.remove(key);
-            }
+            let removed = timers.try_borrow_mut().ok().and_then(|mut t| t.remove(key));
+            drop(removed);
         }
     }
 }
@@ -78,7 +77,9 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         if let Some((timers, key)) = &self.registered {
-            if timers.borrow_mut().update(*key, cx.waker()) {
+            let (pending, replaced) = timers.borrow_mut().update(*key, cx.waker());
+            drop(replaced);
+            if pending {
                 return Poll::Pending;
             }
         }

@@ -45,21 +45,20 @@ impl Timers {
         key
     }
 
-    /// Refresh the waker of a pending timer; false if it already fired.
-    pub(crate) fn update(&mut self, key: TimerKey, waker: &Waker) -> bool {
+    /// Refresh the waker of a pending timer: `(false, _)` if it already
+    /// fired. The waker it replaces is returned, for the caller to drop once
+    /// the timers are no longer borrowed (a waker's drop is foreign code).
+    pub(crate) fn update(&mut self, key: TimerKey, waker: &Waker) -> (bool, Option<Waker>) {
         match self.map.get_mut(&key) {
-            Some(slot) => {
-                if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                    *slot = Some(waker.clone());
-                }
-                true
-            }
-            None => false,
+            Some(slot) if slot.as_ref().is_some_and(|w| w.will_wake(waker)) => (true, None),
+            Some(slot) => (true, slot.replace(waker.clone())),
+            None => (false, None),
         }
     }
 
-    pub(crate) fn remove(&mut self, key: TimerKey) {
-        self.map.remove(&key);
+    /// Remove a timer; its waker is returned (to drop outside the borrow).
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
+        self.map.remove(&key).flatten()
     }
 
     /// Move the wakers of every timer due at `now` into `out`, earliest
@@ -80,7 +79,8 @@ impl Timers {
         self.map.is_empty()
     }
 
-    pub(crate) fn clear(&mut self) {
-        self.map.clear();
+    /// Take every timer out (to drop their wakers outside the borrow).
+    pub(crate) fn take_all(&mut self) -> BTreeMap<TimerKey, Option<Waker>> {
+        std::mem::take(&mut self.map)
     }
 }

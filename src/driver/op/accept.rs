@@ -52,4 +52,10 @@ unsafe impl OpCode for Accept {
         // A connection accepted after its future was dropped: close it.
         drop(self.complete(completion.result(), completion.flags));
     }
+
+    fn orphan(self) {
+        // The kernel may still write the peer address; the listener's
+        // descriptor is released.
+        std::mem::forget(self.addr);
+    }
 }

@@ -34,4 +34,9 @@ unsafe impl OpCode for Connect {
     fn complete(self, result: io::Result<u32>, _flags: u32) -> io::Result<()> {
         result.map(drop)
     }
+
+    fn orphan(self) {
+        // The kernel may still read the address; the socket is released.
+        std::mem::forget(self.addr);
+    }
 }

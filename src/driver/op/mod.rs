@@ -63,6 +63,18 @@ pub(crate) unsafe trait OpCode: Unpin + 'static {
     /// drop time, before cancellation is requested.
     fn abandon(&mut self) {}
 
+    /// The operation never reached the kernel (refused before submission,
+    /// or the queue could not take it): the output for `err`. The default is
+    /// `complete(Err(err), 0)`; an operation that took ownership of
+    /// something the kernel was to release (a descriptor to close) releases
+    /// it here.
+    fn fail(self, err: io::Error) -> Self::Output
+    where
+        Self: Sized,
+    {
+        self.complete(Err(err), 0)
+    }
+
     /// The final completion of an operation whose future was dropped: the
     /// kernel is done with `self`. The default releases the resources; a read
     /// on a stream hands the bytes it received to the stream instead.
@@ -70,6 +82,19 @@ pub(crate) unsafe trait OpCode: Unpin + 'static {
     where
         Self: Sized,
     {
+    }
+
+    /// The runtime shut down before the kernel finished with `self`: the
+    /// kernel may still read or write its memory, so that is leaked, never
+    /// freed. The default leaks everything; an operation holding a
+    /// descriptor leaks its memory but releases the descriptor (the kernel
+    /// holds its own reference to the file, so closing ours is safe), and a
+    /// read on a stream records that its bytes may be lost.
+    fn orphan(self)
+    where
+        Self: Sized,
+    {
+        std::mem::forget(self);
     }
 }
 
@@ -82,6 +107,52 @@ pub(crate) trait Abandoned {
 
     /// The kernel is done with it.
     fn finish(self: Box<Self>, completion: Completion);
+
+    /// The runtime shut down before the kernel finished with it (see
+    /// [`OpCode::orphan`]). Runs outside the driver borrow.
+    fn orphan(self: Box<Self>);
+}
+
+/// A dropped operation's resources, parked until the kernel is done with
+/// them. Dropping a `Parked` without [`finish`](Parked::finish)ing it
+/// orphans it — its memory leaked, never freed — whatever drops it: a panic
+/// unwinding through a queue of them, a table dropped early. Only the
+/// kernel's final completion lets the memory go.
+pub(crate) struct Parked(Option<Box<dyn Abandoned>>);
+
+impl Parked {
+    pub(crate) fn new(op: Box<dyn Abandoned>) -> Parked {
+        Parked(Some(op))
+    }
+
+    /// See [`Abandoned::progress`].
+    pub(crate) fn progress(&mut self, completion: Completion, wakers: &mut Vec<Waker>) {
+        if let Some(op) = self.0.as_mut() {
+            op.progress(completion, wakers);
+        }
+    }
+
+    /// The final completion arrived: release the resources.
+    pub(crate) fn finish(mut self, completion: Completion) {
+        if let Some(op) = self.0.take() {
+            op.finish(completion);
+        }
+    }
+
+    /// The kernel may never be done: leak the memory, close descriptors.
+    pub(crate) fn orphan(mut self) {
+        if let Some(op) = self.0.take() {
+            op.orphan();
+        }
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        if let Some(op) = self.0.take() {
+            op.orphan();
+        }
+    }
 }
 
 impl<T: OpCode> Abandoned for T {
@@ -91,6 +162,10 @@ impl<T: OpCode> Abandoned for T {
 
     fn finish(self: Box<Self>, completion: Completion) {
         (*self).complete_abandoned(completion)
+    }
+
+    fn orphan(self: Box<Self>) {
+        (*self).orphan()
     }
 }
 
@@ -120,7 +195,7 @@ impl<T: OpCode> Op<T> {
         // SAFETY: `OpCode`'s contract: the entry points only into `data`'s
         // stable memory, and `Op` keeps `data` alive (in itself, or parked
         // in the driver once abandoned) until the final completion.
-        let submitted = unsafe { driver.borrow_mut().submit(entry) };
+        let submitted = driver.with(|d| unsafe { d.submit(entry) });
         match submitted {
             Ok(key) => Op {
                 data: Some(data),
@@ -146,14 +221,18 @@ impl<T: OpCode> Future for Op<T> {
         let this = self.get_mut();
         let result = match &this.state {
             State::InFlight { driver, key } => {
-                let completion = std::task::ready!(driver.borrow_mut().poll_op(*key, cx));
+                let completion = std::task::ready!(driver.with(|d| d.poll_op(*key, cx)));
                 (completion.result(), completion.flags)
             }
             State::Failed(_) => {
                 let State::Failed(err) = std::mem::replace(&mut this.state, State::Done) else {
                     unreachable!()
                 };
-                (Err(err), 0)
+                let data = this
+                    .data
+                    .take()
+                    .expect("operation data present until completion");
+                return Poll::Ready(data.fail(err));
             }
             State::Done => panic!("corio: an operation was polled after it completed"),
         };
@@ -168,25 +247,28 @@ impl<T: OpCode> Future for Op<T> {
 
 impl<T: OpCode> Drop for Op<T> {
     fn drop(&mut self) {
-        let State::InFlight { driver, key } = &self.state else {
-            return;
-        };
-        let Some(mut data) = self.data.take() else {
-            return;
-        };
-        data.abandon();
-        park(driver, *key, Box::new(data));
-    }
-}
-
-/// Hand a dropped operation's resources to the driver until its final
-/// completion (shared by `Op` and `OpStream`). If that completion already
-/// arrived, finish it now that the driver is no longer borrowed (finishing
-/// may drop a descriptor or recycle a buffer).
-fn park(driver: &Handle, key: Key, data: Box<dyn Abandoned>) {
-    let done = driver.borrow_mut().abandon(key, data);
-    if let Some((data, completion)) = done {
-        data.finish(completion);
+        match &self.state {
+            State::InFlight { driver, key } => {
+                let Some(mut data) = self.data.take() else {
+                    return;
+                };
+                data.abandon();
+                // Never freed here: parked in the driver until the kernel's
+                // final completion (or on its side queue if it is borrowed).
+                driver.park(*key, Parked::new(Box::new(data)));
+            }
+            State::Failed(_) => {
+                // Never submitted: give the operation its chance to release
+                // what it owns (a descriptor to close) as for a failure.
+                if let (Some(data), State::Failed(err)) = (
+                    self.data.take(),
+                    std::mem::replace(&mut self.state, State::Done),
+                ) {
+                    drop(data.fail(err));
+                }
+            }
+            State::Done => {}
+        }
     }
 }
 

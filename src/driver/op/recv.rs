@@ -1,5 +1,5 @@
 use super::{checks, Op, OpCode};
-use crate::buf::{BufResult, IoBufMut};
+use crate::buf::{BufResult, IoBuf, IoBufMut};
 use crate::driver::{Completion, SharedFd};
 use io_uring::{opcode, squeue};
 use std::io;
@@ -16,11 +16,16 @@ pub(crate) struct Recv<B> {
 impl<B: IoBufMut> Recv<B> {
     pub(crate) fn submit(fd: &SharedFd, buf: B) -> Op<Recv<B>> {
         let len = checks::clamp_length(buf.bytes_total());
-        Op::submit(Recv {
+        let checked = buf.check_read_target();
+        let op = Recv {
             fd: fd.clone(),
             buf,
             len,
-        })
+        };
+        match checked {
+            Ok(()) => Op::submit(op),
+            Err(e) => Op::fail(op, e),
+        }
     }
 }
 
@@ -51,13 +56,25 @@ unsafe impl<B: IoBufMut> OpCode for Recv<B> {
     }
 
     fn complete_abandoned(self, completion: Completion) {
-        let received = match completion.result() {
-            Ok(n) => (n as usize).min(self.len as usize),
-            Err(_) => 0,
-        };
-        // SAFETY: the kernel wrote `received` bytes at the buffer's start and
-        // is done with it (this is the final completion).
-        let bytes = unsafe { std::slice::from_raw_parts(self.buf.stable_ptr(), received) };
-        self.fd.read_settled(bytes);
+        self.fd
+            .read_settled(received(&self.buf, self.len, completion));
     }
+
+    fn orphan(self) {
+        self.fd.read_orphaned();
+        // The kernel may still write into the buffer.
+        std::mem::forget(self.buf);
+    }
+}
+
+/// The bytes a dropped read's final completion says the kernel wrote at the
+/// start of `buf` (none if it failed or was cancelled).
+pub(super) fn received<B: IoBuf>(buf: &B, len: u32, completion: Completion) -> &[u8] {
+    let n = match completion.result() {
+        Ok(n) => n.min(len) as usize,
+        Err(_) => 0,
+    };
+    // SAFETY: the kernel wrote `n <= len <= bytes_total` bytes at the
+    // buffer's start and is done with it (this is the final completion).
+    unsafe { std::slice::from_raw_parts(buf.stable_ptr(), n) }
 }

@@ -40,6 +40,10 @@ unsafe impl Multishot for RecvMulti {
             .entry(|fd| opcode::RecvMulti::new(fd, self.bufs.group()).build())
     }
 
+    fn buffer_group(&self) -> Option<u16> {
+        Some(self.bufs.group())
+    }
+
     fn next(&mut self, result: io::Result<u32>, flags: u32) -> Self::Item {
         let n = *result.as_ref().unwrap_or(&0);
         // Whatever the result, a selected buffer must go back to the ring
@@ -73,5 +77,12 @@ unsafe impl Multishot for RecvMulti {
         if !completion.more() {
             self.fd.read_settled_deferred(wakers);
         }
+    }
+
+    fn orphan(self) {
+        self.fd.read_orphaned();
+        // The kernel may still pick buffers of the ring: its memory must
+        // live (leaked with this handle).
+        std::mem::forget(self.bufs);
     }
 }

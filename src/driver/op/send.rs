@@ -38,4 +38,9 @@ unsafe impl<B: IoBuf> OpCode for Send<B> {
     fn complete(self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {
         (result.map(|n| n as usize), self.buf)
     }
+
+    fn orphan(self) {
+        // The kernel may still read the buffer; the socket is released.
+        std::mem::forget(self.buf);
+    }
 }

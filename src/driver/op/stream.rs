@@ -27,6 +27,12 @@ pub(crate) unsafe trait Multishot: Unpin + 'static {
     /// Build the submission entry (its `user_data` is set by the driver).
     fn entry(&mut self) -> squeue::Entry;
 
+    /// The provided-buffer group its completions select from, if any (the
+    /// driver counts the group's buffers the kernel may still pick).
+    fn buffer_group(&self) -> Option<u16> {
+        None
+    }
+
     /// Turn one completion (or an error raised before submission) into an
     /// item. `flags` has IORING_CQE_F_MORE unless this is the last one.
     fn next(&mut self, result: io::Result<u32>, flags: u32) -> Self::Item;
@@ -40,6 +46,16 @@ pub(crate) unsafe trait Multishot: Unpin + 'static {
     /// run while the driver is borrowed: must not touch the driver nor run
     /// wakers (it adds them to `wakers`).
     fn abandoned(&mut self, _completion: Completion, _wakers: &mut Vec<Waker>) {}
+
+    /// The runtime shut down with the operation armed: as
+    /// [`OpCode::orphan`](super::OpCode::orphan), leak what the kernel may
+    /// still touch, release the rest.
+    fn orphan(self)
+    where
+        Self: Sized,
+    {
+        std::mem::forget(self);
+    }
 }
 
 /// A dropped multishot operation parked in the driver.
@@ -56,6 +72,10 @@ impl<T: Multishot> Abandoned for Dropped<T> {
         self.0.abandoned(completion, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }
+
+    fn orphan(self: Box<Self>) {
+        self.0.orphan()
+    }
 }
 
 enum State {
@@ -67,6 +87,10 @@ enum State {
     },
     /// Could not be submitted: the next poll yields this error, last.
     Failed(io::Error),
+    /// The runtime shut down before the kernel finished the operation: the
+    /// kernel may still use the data, which is leaked when the stream goes.
+    /// The poll that found out yielded an error; it never completes again.
+    Orphaned,
 }
 
 /// A multishot operation that can be armed, yields items until its final
@@ -110,7 +134,8 @@ impl<T: Multishot> OpStream<T> {
         // SAFETY: `Multishot`'s contract: the entry points only into `data`'s
         // stable memory, and `data` stays alive (here, or parked in the
         // driver once the stream is dropped) until the final completion.
-        let submitted = unsafe { driver.borrow_mut().submit_streaming(entry, queue) };
+        let group = data.buffer_group();
+        let submitted = driver.with(|d| unsafe { d.submit_streaming(entry, queue, group) });
         self.state = match submitted {
             Ok(key) => State::Armed { driver, key },
             Err(e) => State::Failed(e),
@@ -118,18 +143,28 @@ impl<T: Multishot> OpStream<T> {
     }
 
     /// The next item, with whether more will follow from this arming.
-    /// `Ready(None)` only when not armed.
+    /// `Ready(None)` only when not armed. If its runtime shut down before
+    /// the kernel finished the operation, one last item carries the error
+    /// (without "more"), and the stream never completes again.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(T::Item, bool)>> {
         let (result, flags) = match &self.state {
             State::Idle => return Poll::Ready(None),
             State::Armed { driver, key } => {
-                let completion =
-                    std::task::ready!(driver.borrow_mut().poll_stream(*key, cx, &mut self.spare));
-                if !completion.more() {
-                    self.state = State::Idle;
+                let spare = &mut self.spare;
+                match std::task::ready!(driver.with(|d| d.poll_stream(*key, cx, spare))) {
+                    Some(completion) => {
+                        if !completion.more() {
+                            self.state = State::Idle;
+                        }
+                        (completion.result(), completion.flags)
+                    }
+                    None => {
+                        self.state = State::Orphaned;
+                        (Err(super::super::shut_down()), 0)
+                    }
                 }
-                (completion.result(), completion.flags)
             }
+            State::Orphaned => return Poll::Pending,
             State::Failed(_) => {
                 let State::Failed(err) = std::mem::replace(&mut self.state, State::Idle) else {
                     unreachable!()
@@ -150,6 +185,12 @@ impl<T: Multishot> OpStream<T> {
 
 impl<T: Multishot> Drop for OpStream<T> {
     fn drop(&mut self) {
+        if matches!(self.state, State::Orphaned) {
+            if let Some(data) = self.data.take() {
+                data.orphan();
+            }
+            return;
+        }
         let State::Armed { driver, key } = &self.state else {
             return;
         };
@@ -157,6 +198,6 @@ impl<T: Multishot> Drop for OpStream<T> {
             return;
         };
         data.abandon();
-        super::park(driver, *key, Box::new(Dropped(data)));
+        driver.park(*key, super::Parked::new(Box::new(Dropped(data))));
     }
 }

@@ -44,4 +44,9 @@ unsafe impl<B: IoBuf> OpCode for WriteAt<B> {
     fn complete(self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {
         (result.map(|n| n as usize), self.buf)
     }
+
+    fn orphan(self) {
+        // The kernel may still read the buffer; the file is released.
+        std::mem::forget(self.buf);
+    }
 }
