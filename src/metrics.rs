@@ -18,9 +18,11 @@ pub struct Metrics {
     pub enter_calls: u64,
     /// Times the kernel reported dropped completions (`io_uring_enter`
     /// failed with EBADR: the completion queue overflowed and the kernel
-    /// had no memory to keep the rest). Each time, the operations in flight
-    /// are probed: those whose completion was lost, and those cancelled to
-    /// find out, fail with an error that names EBADR.
+    /// had no memory to keep the rest). Each time, every operation in
+    /// flight is cancelled and fails with an error that names EBADR; one
+    /// whose completion was the one lost cannot be told from one the kernel
+    /// cannot cancel, so it stays pending (its memory is never released
+    /// early).
     pub completions_lost: u64,
     /// Tasks spawned.
     pub tasks_spawned: u64,

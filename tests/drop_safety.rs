@@ -243,3 +243,62 @@ fn a_panic_while_the_runtime_shuts_down_frees_no_buffer_the_kernel_may_write() {
         }
     });
 }
+
+/// A waker whose `clone` submits an operation (foreign code that needs the
+/// driver): the driver must clone it outside its borrow.
+mod reentrant_clone {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+
+    fn raw() -> RawWaker {
+        RawWaker::new(std::ptr::null(), &VTABLE)
+    }
+
+    struct Noop;
+
+    impl std::task::Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+
+    unsafe fn clone(_: *const ()) -> RawWaker {
+        // Submit a NOP through the ring, polling it once with a no-op waker.
+        let noop = Waker::from(std::sync::Arc::new(Noop));
+        let mut nop = Box::pin(corio::nop());
+        let _ = nop.as_mut().poll(&mut Context::from_waker(&noop));
+        raw()
+    }
+
+    unsafe fn noop(_: *const ()) {}
+
+    pub fn waker() -> Waker {
+        // SAFETY: the vtable's functions ignore the (null) data pointer.
+        unsafe { Waker::from_raw(raw()) }
+    }
+
+    pub fn poll_with<F: Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+        let waker = waker();
+        Pin::new(fut).poll(&mut Context::from_waker(&waker))
+    }
+}
+
+#[test]
+fn a_waker_whose_clone_submits_an_operation_is_cloned_outside_the_driver_borrow() {
+    with_time_limit(Duration::from_secs(10), || {
+        corio::block_on(async {
+            let (stream, mut peer) = std_peer_pair().await;
+            let mut read = Box::pin(stream.read(Vec::with_capacity(16)));
+            // First poll: the operation stores a clone of this waker.
+            assert!(reentrant_clone::poll_with(&mut read).is_pending());
+            assert!(reentrant_clone::poll_with(&mut read).is_pending());
+            peer.write_all(b"ok").unwrap();
+            let (res, buf) = corio::time::timeout(Duration::from_secs(2), read)
+                .await
+                .expect("the read completes");
+            assert_eq!(res.unwrap(), 2);
+            assert_eq!(buf, b"ok");
+        });
+    });
+}

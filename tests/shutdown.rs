@@ -243,3 +243,23 @@ fn a_multishot_stream_whose_receive_was_orphaned_ends_with_a_clear_error() {
         });
     });
 }
+
+#[test]
+fn a_zero_grace_shutdown_still_submits_a_queued_close() {
+    with_time_limit(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let mut peer = rt.block_on(async {
+            let (stream, peer) = std_peer_pair().await;
+            // The close is queued on the ring and its future dropped before
+            // the loop enters the kernel again.
+            let mut close = Box::pin(stream.close());
+            assert!(poll_once(&mut close).await.is_pending());
+            peer
+        });
+        rt.shutdown_timeout(Duration::ZERO);
+        assert!(
+            peer_sees_eof(&mut peer),
+            "the queued close never reached the kernel: the socket stayed open"
+        );
+    });
+}

@@ -8,9 +8,10 @@
 //!   `drop` dropping it, from code we do not control) is parked on a side
 //!   queue the loop drains, never freed ([`DriverCell::park`]).
 
-use super::{Driver, Key, Parked};
+use super::{Completion, Driver, Key, Parked, Polled};
 use std::cell::{Ref, RefCell};
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 /// Shared handle to a thread's driver. `!Send`: the ring belongs to the
 /// thread that created it (IORING_SETUP_SINGLE_ISSUER).
@@ -41,6 +42,30 @@ impl DriverCell {
         };
         garbage.dispose();
         out
+    }
+
+    /// Poll operation `key` with `poll`: its completion (`Some`), or `None`
+    /// if its runtime shut down before the kernel finished it. A waker that
+    /// must be stored is cloned between two borrows: cloning one is foreign
+    /// code too.
+    pub(crate) fn poll_op(
+        &self,
+        key: Key,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut Driver, &Waker) -> Polled,
+    ) -> Poll<Option<Completion>> {
+        match self.with(|driver| poll(driver, cx.waker())) {
+            Polled::Ready(completion) => Poll::Ready(Some(completion)),
+            Polled::Orphaned => Poll::Ready(None),
+            Polled::Pending => Poll::Pending,
+            Polled::NeedWaker => {
+                let waker = cx.waker().clone();
+                if let Some(waker) = self.with(|driver| driver.set_waker(key, waker)) {
+                    waker.wake();
+                }
+                Poll::Pending
+            }
+        }
     }
 
     /// As [`with`](DriverCell::with), or `None` if the driver is borrowed.
@@ -84,8 +109,24 @@ impl DriverCell {
         if self.deferred.borrow().is_empty() {
             return;
         }
+        /// If finishing one panics, the rest go back on the side queue.
+        struct Requeue<'a> {
+            cell: &'a DriverCell,
+            rest: std::vec::IntoIter<(Key, Parked)>,
+        }
+        impl Drop for Requeue<'_> {
+            fn drop(&mut self) {
+                if let Ok(mut deferred) = self.cell.deferred.try_borrow_mut() {
+                    deferred.extend(self.rest.by_ref());
+                }
+            }
+        }
         let parked = std::mem::take(&mut *self.deferred.borrow_mut());
-        for (key, data) in parked {
+        let mut requeue = Requeue {
+            cell: self,
+            rest: parked.into_iter(),
+        };
+        for (key, data) in requeue.rest.by_ref() {
             self.park(key, data);
         }
     }

@@ -24,9 +24,9 @@ impl Completion {
             // it for operations caught in a loss of completions.
             Err(io::Error::other(
                 "the kernel dropped completions of this ring (io_uring_enter: EBADR, no \
-                 memory to keep an overflowing completion queue): this operation's was lost, \
-                 or it was cancelled to find out which were; it may or may not have taken \
-                 effect",
+                 memory to keep an overflowing completion queue) without saying whose: this \
+                 operation was cancelled rather than risk waiting for a completion that will \
+                 never come; it may or may not have taken effect",
             ))
         } else {
             Err(io::Error::from_raw_os_error(-self.res))

@@ -31,14 +31,14 @@ pub(crate) use cell::{DriverCell, Handle};
 use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
-pub(crate) use slots::CurrentTask;
-use slots::{Key, Lifecycle, Slots, CANCEL_TAG, PROBE_BIT, WAKE_TAG};
+pub(crate) use slots::{CurrentTask, Polled};
+use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 // From <linux/io_uring.h> (the io-uring crate keeps its copies private).
@@ -248,9 +248,10 @@ impl Driver {
         Ok(())
     }
 
-    /// Poll an operation: its completion if it arrived, else remember `cx`.
-    pub(crate) fn poll_op(&mut self, key: Key, cx: &mut Context<'_>) -> Poll<Completion> {
-        self.slots.poll_op(key, cx.waker(), self.current.get())
+    /// Poll an operation: its completion if it arrived, else remember who
+    /// polled (see [`Polled::NeedWaker`]).
+    pub(crate) fn poll_op(&mut self, key: Key, waker: &Waker) -> Polled {
+        self.slots.poll_op(key, waker, self.current.get())
     }
 
     /// Poll a multishot operation for its next completion. After the final
@@ -259,11 +260,17 @@ impl Driver {
     pub(crate) fn poll_stream(
         &mut self,
         key: Key,
-        cx: &mut Context<'_>,
+        waker: &Waker,
         spare: &mut VecDeque<Completion>,
-    ) -> Poll<Option<Completion>> {
+    ) -> Polled {
         self.slots
-            .poll_stream(key, cx.waker(), self.current.get(), spare)
+            .poll_stream(key, waker, self.current.get(), spare)
+    }
+
+    /// Store a waker cloned after [`Polled::NeedWaker`]; `Some` if it must be
+    /// woken at once instead.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: Waker) -> Option<Waker> {
+        self.slots.set_waker(key, waker)
     }
 
     /// The future of an operation was dropped. If its completion already
@@ -273,9 +280,8 @@ impl Driver {
     pub(crate) fn abandon(&mut self, key: Key, data: Parked) -> Option<(Parked, Completion)> {
         let Some(state) = self.slots.get(key) else {
             // Not in the table: nobody can tell whether the kernel is done
-            // with the resources, so they are orphaned, never freed.
+            // with the resources, so they are leaked (dropping a `Parked`).
             debug_assert!(false, "abandoned an operation that is not in the table");
-            self.slots.orphans.push(data);
             return None;
         };
         match std::mem::replace(state, Lifecycle::Orphaned) {
@@ -290,19 +296,19 @@ impl Driver {
                 None
             }
             Lifecycle::Streaming { waker, queue } => {
-                // Completions the stream never took: their resources (a
-                // selected buffer, received bytes) are handled now.
+                // The resources go into the table first, then the
+                // completions the stream never took are handled in place
+                // (a selected buffer recycled, received bytes rescued).
+                *state = Lifecycle::Abandoned(data);
                 self.slots.discard(Lifecycle::Pending(waker));
-                let mut data = data;
                 for completion in queue {
                     if !completion.more() {
-                        self.slots.remove(key);
-                        return Some((data, completion));
+                        return match self.slots.remove(key) {
+                            Some(Lifecycle::Abandoned(data)) => Some((data, completion)),
+                            _ => None,
+                        };
                     }
-                    data.progress(completion, &mut self.slots.ready);
-                }
-                if let Some(state) = self.slots.get(key) {
-                    *state = Lifecycle::Abandoned(data);
+                    self.slots.progress_abandoned(key, completion);
                 }
                 self.cancel(key);
                 None
@@ -316,7 +322,8 @@ impl Driver {
             Lifecycle::Abandoned(earlier) => {
                 debug_assert!(false, "an operation abandoned twice");
                 *state = Lifecycle::Abandoned(earlier);
-                self.slots.orphans.push(data);
+                // Leaked (dropping a `Parked`): the kernel may use it.
+                drop(data);
                 None
             }
         }
@@ -409,9 +416,6 @@ impl Driver {
             match cqe.user_data() {
                 CANCEL_TAG => {}
                 WAKE_TAG => self.wake_armed = false,
-                data if data & PROBE_BIT != 0 => {
-                    self.slots.probe_result(data & !PROBE_BIT, cqe.result())
-                }
                 data => self.slots.complete(data, cqe.result(), cqe.flags()),
             }
         }
@@ -445,7 +449,9 @@ impl Driver {
                 if self.slots.has_ready() || self.ring_has_completions() {
                     self.enter(0, None)?;
                 } else {
-                    self.enter(1, Some(timeout.map_or(MAX_WAIT, |t| t.min(MAX_WAIT))))?;
+                    // No timer: no timeout at all (a timed wait arms a kernel
+                    // timer, measurable on a NOP round trip).
+                    self.enter(1, timeout.map(|t| t.min(MAX_WAIT)))?;
                 }
             }
         }
@@ -466,17 +472,14 @@ impl Driver {
         Ok(())
     }
 
-    /// After EBADR: send every operation in flight a cancel request tagged
-    /// as a probe (see [`Slots::probe`] for how the answers are read).
-    /// Operations still in the kernel are cancelled, and fail with the
-    /// loss's error too: they cannot be told apart from lost ones otherwise.
+    /// After EBADR: cancel every operation in flight (see [`Slots::probe`]):
+    /// the kernel says completions were lost, not whose, so each one it
+    /// still has fails with an error naming the loss rather than risk
+    /// waiting for a completion that will never come.
     fn probe_lost_completions(&mut self) {
+        self.slots.distrust_groups();
         for key in self.slots.probe() {
-            let entry = opcode::AsyncCancel::new(key.user_data())
-                .build()
-                .user_data(key.user_data() | PROBE_BIT);
-            // SAFETY: a cancel request carries no pointers.
-            let _ = unsafe { self.push(entry) };
+            self.cancel(key);
         }
     }
 
@@ -503,17 +506,22 @@ impl Driver {
         Ok(())
     }
 
-    /// Take the wakers of completed operations and the finished abandoned
-    /// operations, for the run loop to process outside the driver borrow.
-    pub(crate) fn take_ready(
-        &mut self,
-        tasks: &mut Vec<usize>,
-        wakers: &mut Vec<Waker>,
-        finished: &mut Vec<(Parked, Completion)>,
-    ) {
-        tasks.append(&mut self.slots.ready_tasks);
-        wakers.append(&mut self.slots.ready);
-        finished.append(&mut self.slots.finished);
+    /// Move the work completions produced — tasks and wakers to wake,
+    /// abandoned operations to finish — into `ready`, for the run loop to
+    /// process outside the driver borrow.
+    pub(crate) fn take_ready(&mut self, ready: &mut Ready) {
+        ready.tasks.extend(self.slots.ready_tasks.drain(..));
+        ready.wakers.extend(self.slots.ready.drain(..));
+        ready.finished.extend(self.slots.finished.drain(..));
+    }
+
+    /// Submit what is queued and reap what is done, without waiting: before
+    /// a shutdown that will not wait, so that what user code queued (a
+    /// close) still reaches the kernel.
+    pub(crate) fn flush(&mut self) {
+        if self.ring.is_some() && self.enter(0, None).is_ok() {
+            self.reap();
+        }
     }
 
     /// Take what was displaced while the driver was borrowed, to dispose of
@@ -584,11 +592,27 @@ impl Drop for Driver {
         // stop the kernel writing into buffers of operations in flight.
         self.shutdown(SHUTDOWN_GRACE);
         let finished = std::mem::take(&mut self.slots.finished);
+        let ready = std::mem::take(&mut self.slots.ready);
         self.take_garbage().dispose();
         for (op, completion) in finished {
             op.finish(completion);
         }
+        // Futures of other executors still waiting learn the runtime is
+        // gone; their panics are not ours to propagate from a drop.
+        for waker in ready {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+        }
     }
+}
+
+/// Work reaped from the ring, for the run loop to do outside the driver
+/// borrow. Kept by the runtime rather than in locals, so that a waker that
+/// panics leaves the rest for the next turn instead of dropping it.
+#[derive(Default)]
+pub(crate) struct Ready {
+    pub(crate) tasks: VecDeque<usize>,
+    pub(crate) wakers: VecDeque<Waker>,
+    pub(crate) finished: VecDeque<(Parked, Completion)>,
 }
 
 /// What the driver displaced while it was borrowed: released only after the

@@ -5,7 +5,7 @@ use slab::Slab;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::task::Waker;
 
 /// Which slot a completion belongs to: the slab index and the generation
 /// the slot had when the operation was submitted. Both travel in
@@ -15,7 +15,6 @@ use std::task::{Poll, Waker};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Key {
     index: u32,
-    /// 31 bits: the top bit of `user_data` marks a lost-completion probe.
     generation: u32,
 }
 
@@ -24,11 +23,6 @@ pub(crate) struct Key {
 pub(crate) const CANCEL_TAG: u64 = u64::MAX;
 /// `user_data` of the eventfd read that wakes a sleeping ring.
 pub(crate) const WAKE_TAG: u64 = u64::MAX - 1;
-/// Set in the `user_data` of a cancel request sent to find out whether an
-/// operation's completion was lost (see [`Slots::probe`]); the rest is the
-/// target's `user_data`.
-pub(crate) const PROBE_BIT: u64 = 1 << 63;
-const GENERATION_MASK: u32 = u32::MAX >> 1;
 
 /// No buffer group: the operation does not select provided buffers.
 const NO_GROUP: u16 = u16::MAX;
@@ -38,10 +32,10 @@ impl Key {
         (u64::from(self.generation) << 32) | u64::from(self.index)
     }
 
-    pub(crate) fn from_user_data(data: u64) -> Key {
+    fn from_user_data(data: u64) -> Key {
         Key {
             index: data as u32,
-            generation: (data >> 32) as u32 & GENERATION_MASK,
+            generation: (data >> 32) as u32,
         }
     }
 }
@@ -59,23 +53,26 @@ pub(crate) enum Wake {
 
 impl Wake {
     /// Remember who polled: task `current` if `waker` is that task's own
-    /// waker (the very `Waker` the run loop polls it with), else a clone.
-    /// A waker it replaces goes to `garbage`: dropping a waker runs foreign
-    /// code, which must not run while the driver is borrowed.
+    /// waker (the very `Waker` the run loop polls it with), or a waker
+    /// already held that wakes the same. False when a clone of `waker` must
+    /// be stored: cloning runs foreign code, so the caller clones once the
+    /// driver is released and stores it with [`Slots::set_waker`]. A waker
+    /// replaced goes to `garbage` (dropping one is foreign code too).
     pub(crate) fn register(
         &mut self,
         waker: &Waker,
         current: CurrentTask,
         garbage: &mut Vec<Waker>,
-    ) {
-        let new = if std::ptr::eq(waker, current.waker) {
-            Wake::Task(current.id)
-        } else {
-            match self {
-                Wake::Waker(w) if w.will_wake(waker) => return,
-                _ => Wake::Waker(waker.clone()),
-            }
-        };
+    ) -> bool {
+        if std::ptr::eq(waker, current.waker) {
+            self.set(Wake::Task(current.id), garbage);
+            return true;
+        }
+        matches!(self, Wake::Waker(w) if w.will_wake(waker))
+    }
+
+    /// Store `new`; a waker it replaces goes to `garbage`.
+    fn set(&mut self, new: Wake, garbage: &mut Vec<Waker>) {
         if let Wake::Waker(old) = std::mem::replace(self, new) {
             garbage.push(old);
         }
@@ -87,6 +84,17 @@ impl Wake {
             garbage.push(w);
         }
     }
+}
+
+/// What polling an operation found.
+pub(crate) enum Polled {
+    Ready(Completion),
+    Pending,
+    /// Pending, and the poller's waker must be cloned (outside the driver
+    /// borrow) and stored with [`Slots::set_waker`].
+    NeedWaker,
+    /// The runtime shut down before the kernel finished the operation.
+    Orphaned,
 }
 
 /// The task the run loop is polling: its id and the address of the waker
@@ -209,7 +217,7 @@ impl Slots {
     }
 
     fn insert_state(&mut self, state: Lifecycle, group: u16) -> Key {
-        self.generation = self.generation.wrapping_add(1) & GENERATION_MASK;
+        self.generation = self.generation.wrapping_add(1);
         let generation = self.generation;
         let index = self.slab.insert(Slot {
             generation,
@@ -260,65 +268,64 @@ impl Slots {
     }
 
     /// An operation's completion if it arrived, else remember who polled.
-    pub(crate) fn poll_op(
-        &mut self,
-        key: Key,
-        waker: &Waker,
-        current: CurrentTask,
-    ) -> Poll<Completion> {
+    pub(crate) fn poll_op(&mut self, key: Key, waker: &Waker, current: CurrentTask) -> Polled {
         let Some(slot) = self
             .slab
             .get_mut(key.index as usize)
             .filter(|s| s.generation == key.generation)
         else {
             debug_assert!(false, "polled an operation that is not in the table");
-            return Poll::Pending;
+            return Polled::Pending;
         };
         match &mut slot.state {
             Lifecycle::Completed(completion) => {
                 let completion = *completion;
                 self.slab.remove(key.index as usize);
-                Poll::Ready(completion)
+                Polled::Ready(completion)
             }
             Lifecycle::Pending(wake) => {
-                wake.register(waker, current, &mut self.garbage);
-                Poll::Pending
+                if wake.register(waker, current, &mut self.garbage) {
+                    Polled::Pending
+                } else {
+                    Polled::NeedWaker
+                }
             }
-            // Orphaned: the runtime is gone and the kernel may still own the
-            // buffer; never complete, so the buffer is never handed back.
-            state => {
-                debug_assert!(!matches!(state, Lifecycle::Streaming { .. }));
-                Poll::Pending
+            Lifecycle::Orphaned => Polled::Orphaned,
+            Lifecycle::Streaming { .. } | Lifecycle::Abandoned(_) => {
+                debug_assert!(false, "polled an operation in the wrong state");
+                Polled::Pending
             }
         }
     }
 
     /// A multishot operation's next completion, else remember who polled.
     /// After the final one the slot is gone and its queue storage is moved
-    /// into `spare`. `Ready(None)`: the operation was orphaned (its runtime
-    /// shut down before the kernel finished it).
+    /// into `spare`.
     pub(crate) fn poll_stream(
         &mut self,
         key: Key,
         waker: &Waker,
         current: CurrentTask,
         spare: &mut VecDeque<Completion>,
-    ) -> Poll<Option<Completion>> {
+    ) -> Polled {
         let Some(slot) = self
             .slab
             .get_mut(key.index as usize)
             .filter(|s| s.generation == key.generation)
         else {
             debug_assert!(false, "polled a stream that is not in the table");
-            return Poll::Pending;
+            return Polled::Pending;
         };
         let Lifecycle::Streaming { waker: wake, queue } = &mut slot.state else {
             debug_assert!(matches!(slot.state, Lifecycle::Orphaned));
-            return Poll::Ready(None);
+            return Polled::Orphaned;
         };
         let Some(completion) = queue.pop_front() else {
-            wake.register(waker, current, &mut self.garbage);
-            return Poll::Pending;
+            return if wake.register(waker, current, &mut self.garbage) {
+                Polled::Pending
+            } else {
+                Polled::NeedWaker
+            };
         };
         if !completion.more() {
             let slot = self.slab.remove(key.index as usize);
@@ -328,7 +335,43 @@ impl Slots {
                 spare.clear();
             }
         }
-        Poll::Ready(Some(completion))
+        Polled::Ready(completion)
+    }
+
+    /// Store a waker cloned after [`Polled::NeedWaker`]. If the operation no
+    /// longer waits (a completion arrived meanwhile, or it was orphaned),
+    /// the waker is handed back, to be woken at once.
+    pub(crate) fn set_waker(&mut self, key: Key, waker: Waker) -> Option<Waker> {
+        let slot = self
+            .slab
+            .get_mut(key.index as usize)
+            .filter(|s| s.generation == key.generation);
+        match slot.map(|s| &mut s.state) {
+            Some(Lifecycle::Pending(wake)) => {
+                wake.set(Wake::Waker(waker), &mut self.garbage);
+                None
+            }
+            Some(Lifecycle::Streaming { waker: wake, queue }) if queue.is_empty() => {
+                wake.set(Wake::Waker(waker), &mut self.garbage);
+                None
+            }
+            _ => Some(waker),
+        }
+    }
+
+    /// A completion with IORING_CQE_F_MORE of an abandoned multishot
+    /// operation: its resources are handled in place, in the table.
+    pub(crate) fn progress_abandoned(&mut self, key: Key, completion: Completion) {
+        let Some(slot) = self
+            .slab
+            .get_mut(key.index as usize)
+            .filter(|s| s.generation == key.generation)
+        else {
+            return;
+        };
+        if let Lifecycle::Abandoned(data) = &mut slot.state {
+            data.progress(completion, &mut self.ready);
+        }
     }
 
     /// Give up a lifecycle: wakers to the garbage (never dropped here).
@@ -429,12 +472,18 @@ impl Slots {
             .collect()
     }
 
-    /// The kernel dropped completions (EBADR): mark every unfinished
-    /// operation not probed yet as probed and return their keys, for a
-    /// cancel request each. The ones still in the kernel are cancelled (their final
-    /// completion then reports the loss, see [`Slots::complete`]); a target
-    /// the kernel no longer knows while we still wait for it had its
-    /// completion dropped ([`Slots::probe_result`]).
+    /// The kernel dropped completions (EBADR) without saying whose: mark
+    /// every unfinished operation not probed yet and return their keys, for
+    /// a cancel request each. Those the kernel still has are cancelled, and
+    /// their final completion reports the loss (see [`Slots::complete`]).
+    ///
+    /// One the kernel does not find (-ENOENT) is left alone: either its
+    /// completion is the one lost, or the kernel cannot cancel it (a direct
+    /// read the device is still running, a completion still queued as task
+    /// work) and will complete it yet. Nothing tells the two apart, and
+    /// releasing its memory in the second case would let the kernel write
+    /// into freed memory: it stays pending until its future is dropped, and
+    /// is orphaned at shutdown.
     pub(crate) fn probe(&mut self) -> Vec<Key> {
         let mut keys = Vec::new();
         for (i, slot) in self.slab.iter_mut() {
@@ -449,29 +498,22 @@ impl Slots {
         keys
     }
 
-    /// The answer to a probe of `target`. Completions are posted in order,
-    /// so a target that had completed normally has been reaped before this
-    /// answer: if the kernel does not know it (-ENOENT) and it is still
-    /// unfinished here, its completion was lost. It is finished with EBADR:
-    /// the kernel is done with it, so its resources are released.
-    pub(crate) fn probe_result(&mut self, target: u64, res: i32) {
-        if res != -libc::ENOENT {
-            return;
-        }
-        let key = Key::from_user_data(target);
-        let unfinished = self
-            .slab
-            .get(key.index as usize)
-            .is_some_and(|s| s.generation == key.generation && s.state.unfinished());
-        if unfinished {
-            self.complete(target, -libc::EBADR, 0);
+    /// After a loss of completions, the count of a group's buffers the
+    /// kernel may pick cannot be trusted (a lost completion took a buffer
+    /// with it): start again from zero, so a stream out of buffers waits
+    /// for one to be really given back instead of re-arming in a loop.
+    pub(crate) fn distrust_groups(&mut self) {
+        for available in self.groups.iter().flatten() {
+            available.set(0);
         }
     }
 
     /// At shutdown, after the bounded wait: whatever the kernel may still
-    /// write is orphaned (queued in `orphans`, to be released outside the
-    /// borrow: descriptors closed, memory leaked), never freed. Returns how
-    /// many operations were orphaned.
+    /// write is orphaned (queued in `orphans`, to be released once the ring
+    /// is closed: descriptors closed, memory leaked), never freed. A future
+    /// still waiting for an orphaned operation is woken (into `ready`) so
+    /// that it learns its runtime is gone. Returns how many operations were
+    /// orphaned.
     pub(crate) fn orphan_unfinished(&mut self) -> usize {
         let mut orphaned = 0;
         for (_, slot) in self.slab.iter_mut() {
@@ -481,10 +523,12 @@ impl Slots {
             orphaned += 1;
             match std::mem::replace(&mut slot.state, Lifecycle::Orphaned) {
                 Lifecycle::Abandoned(data) => self.orphans.push(data),
-                Lifecycle::Pending(wake) | Lifecycle::Streaming { waker: wake, .. } => {
-                    wake.discard(&mut self.garbage)
-                }
-                Lifecycle::Completed(_) | Lifecycle::Orphaned => {}
+                Lifecycle::Pending(Wake::Waker(waker))
+                | Lifecycle::Streaming {
+                    waker: Wake::Waker(waker),
+                    ..
+                } => self.ready.push(waker),
+                _ => {}
             }
         }
         orphaned

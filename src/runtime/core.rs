@@ -1,7 +1,7 @@
 //! One runtime's state on its thread: ring, tasks, run queue, timers.
 
 use super::shared::{Shared, MAIN_TASK};
-use crate::driver::{CurrentTask, Driver, DriverCell, FileTable, Handle};
+use crate::driver::{CurrentTask, Driver, DriverCell, FileTable, Handle, Ready};
 use crate::task::{JoinHandle, Schedule, Task, TaskCell, TaskWaker};
 use crate::time::timers::{Timers, TimersHandle};
 use slab::Slab;
@@ -30,6 +30,9 @@ pub(crate) struct Core {
     pub(crate) current: Rc<Cell<CurrentTask>>,
     /// The driver's fixed-file table (reachable without borrowing it).
     pub(crate) files: Rc<FileTable>,
+    /// Work reaped from the ring and due timers, done by the loop after the
+    /// driver is released (see [`Ready`]).
+    pub(crate) ready: RefCell<Ready>,
 }
 
 impl Core {
@@ -49,6 +52,7 @@ impl Core {
             run_queue: RefCell::new(VecDeque::with_capacity(64)),
             running: Cell::new(false),
             main_woken: Cell::new(false),
+            ready: RefCell::new(Ready::default()),
             tasks_spawned: Cell::new(0),
         })
     }
@@ -97,12 +101,9 @@ impl Core {
     pub(crate) fn run_task(&self, id: usize) {
         let task = self.tasks.borrow().get(id).cloned();
         let Some(task) = task else { return };
-        self.current.set(CurrentTask {
-            id,
-            waker: task.waker(),
-        });
+        let polling = self.polling(id, task.waker());
         let finished = task.run();
-        self.current.set(CurrentTask::NONE);
+        drop(polling);
         if finished {
             let removed = {
                 let mut tasks = self.tasks.borrow_mut();
@@ -115,6 +116,14 @@ impl Core {
             // output, whose destructor is user code (it may spawn).
             drop(removed);
         }
+    }
+
+    /// Mark task `id`, polled with `waker`, as the one being polled, until
+    /// the guard is dropped — also when the poll unwinds, so the address of
+    /// a waker that no longer exists is never compared with a later one.
+    pub(crate) fn polling(&self, id: usize, waker: &Waker) -> Polling<'_> {
+        self.current.set(CurrentTask { id, waker });
+        Polling(&self.current)
     }
 
     pub(crate) fn metrics(&self) -> crate::Metrics {
@@ -142,5 +151,14 @@ impl Wake for MainWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.schedule(MAIN_TASK)
+    }
+}
+
+/// Clears the task being polled when dropped (see [`Core::polling`]).
+pub(crate) struct Polling<'a>(&'a Cell<CurrentTask>);
+
+impl Drop for Polling<'_> {
+    fn drop(&mut self) {
+        self.0.set(CurrentTask::NONE);
     }
 }

@@ -107,7 +107,6 @@ impl Model {
                 // Driver::turn(Park::Until): asleep until the eventfd is
                 // written (the armed read completes).
                 shared.eventfd().wait();
-                shared.awake();
             }
         }
     }

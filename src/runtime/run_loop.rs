@@ -4,7 +4,7 @@
 use super::context;
 use super::core::Core;
 use super::shared::MAIN_TASK;
-use crate::driver::{CurrentTask, Park};
+use crate::driver::Park;
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -21,26 +21,22 @@ impl Core {
         let mut cx = Context::from_waker(&main_waker);
         // The first poll happens without a wake.
         self.main_woken.set(true);
-        let mut tasks = Vec::with_capacity(64);
-        let mut wakers = Vec::with_capacity(64);
-        let mut finished = Vec::new();
+        // Left over if a waker panicked out of the last `block_on`.
+        self.run_ready();
         loop {
             // Both flags are taken (no short circuit): a wake from here and
             // one from elsewhere are answered by one poll.
             let woken_here = self.main_woken.replace(false);
             if self.shared.take_main_woken() | woken_here {
-                self.current.set(CurrentTask {
-                    id: MAIN_TASK,
-                    waker: &main_waker,
-                });
+                let polling = self.polling(MAIN_TASK, &main_waker);
                 let polled = future.as_mut().poll(&mut cx);
-                self.current.set(CurrentTask::NONE);
+                drop(polling);
                 if let Poll::Ready(output) = polled {
                     return output;
                 }
             }
             self.run_ready_tasks();
-            let next_timer = self.fire_timers(&mut wakers);
+            let next_timer = self.fire_timers();
             // Operations dropped while the driver was borrowed.
             self.driver.drain_deferred();
             let sleep = !self.has_runnable() && self.shared.prepare_sleep();
@@ -51,24 +47,34 @@ impl Core {
             };
             let turned = self.driver.with(|driver| {
                 let turned = driver.turn(park);
-                driver.take_ready(&mut tasks, &mut wakers, &mut finished);
+                driver.take_ready(&mut self.ready.borrow_mut());
                 turned
             });
-            if sleep {
-                self.shared.awake();
-            }
             if let Err(e) = turned {
                 panic!("corio: io_uring_enter failed: {e}");
             }
-            for id in tasks.drain(..) {
-                self.wake_task(id);
-            }
-            for waker in wakers.drain(..) {
-                waker.wake();
-            }
-            for (op, completion) in finished.drain(..) {
-                op.finish(completion);
-            }
+            self.run_ready();
+        }
+    }
+
+    /// Wake what completions woke and finish the abandoned operations whose
+    /// final completion arrived — one at a time, outside every borrow, so a
+    /// waker that panics leaves the rest for the next turn.
+    fn run_ready(&self) {
+        loop {
+            let next = self.ready.borrow_mut().tasks.pop_front();
+            let Some(id) = next else { break };
+            self.wake_task(id);
+        }
+        loop {
+            let next = self.ready.borrow_mut().wakers.pop_front();
+            let Some(waker) = next else { break };
+            waker.wake();
+        }
+        loop {
+            let next = self.ready.borrow_mut().finished.pop_front();
+            let Some((op, completion)) = next else { break };
+            op.finish(completion);
         }
     }
 
@@ -87,16 +93,14 @@ impl Core {
     }
 
     /// Wake due timers (in deadline order); returns the next deadline.
-    fn fire_timers(&self, wakers: &mut Vec<std::task::Waker>) -> Option<Instant> {
+    fn fire_timers(&self) -> Option<Instant> {
         let mut timers = self.timers.borrow_mut();
         if timers.is_empty() {
             return None;
         }
-        let next = timers.fire(Instant::now(), wakers);
+        let next = timers.fire(Instant::now(), &mut self.ready.borrow_mut().wakers);
         drop(timers);
-        for waker in wakers.drain(..) {
-            waker.wake();
-        }
+        self.run_ready();
         next
     }
 
@@ -118,6 +122,12 @@ impl Core {
             fn drop(&mut self) {
                 self.0.shut_driver(self.1);
             }
+        }
+        if grace.is_zero() {
+            // Not waiting for the kernel at all: still, what user code
+            // queued (a close) is submitted before the ring goes. The
+            // cancels of the tasks dropped below are not.
+            self.driver.with(|driver| driver.flush());
         }
         let guard = ShutDriver(self, grace);
         let panic = self.drop_tasks();
@@ -157,17 +167,20 @@ impl Core {
         self.run_queue.borrow_mut().clear();
         let timers = self.timers.borrow_mut().take_all();
         contain(|| drop(timers));
-        let mut wakers = Vec::new();
-        let mut finished = Vec::new();
+        contain(|| self.driver.drain_deferred());
         contain(|| {
-            self.driver.drain_deferred();
             self.driver.with(|driver| {
                 driver.shutdown(grace);
-                driver.take_ready(&mut Vec::new(), &mut wakers, &mut finished);
-            });
+                driver.take_ready(&mut self.ready.borrow_mut());
+            })
         });
-        contain(|| drop(wakers));
-        for (op, completion) in finished {
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        // Futures of other executors waiting on this runtime's operations
+        // are woken: they learn their operation finished or was orphaned.
+        for waker in ready.wakers {
+            contain(|| waker.wake());
+        }
+        for (op, completion) in ready.finished {
             contain(|| op.finish(completion));
         }
     }

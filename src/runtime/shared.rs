@@ -9,10 +9,10 @@
 //!   sets `MAIN`) and clears `SLEEPING` in the same operation, writing the
 //!   eventfd only if `SLEEPING` was set — so only the first waker after the
 //!   loop fell asleep pays for a write;
-//! - the loop goes to sleep only by swapping an empty word for `SLEEPING`:
-//!   if a wake was published first the swap fails and the loop stays awake;
-//!   if the swap came first, the waker sees `SLEEPING` and writes the
-//!   eventfd, whose armed read ends the sleep.
+//! - the loop goes to sleep only by swapping a word with no wake in it for
+//!   `SLEEPING`: if a wake was published first the swap fails and the loop
+//!   stays awake; if the swap came first, the waker sees `SLEEPING` and
+//!   writes the eventfd, whose armed read ends the sleep.
 
 use crate::loom::{AtomicUsize, EventFd, Mutex, Ordering};
 use crate::task::Schedule;
@@ -96,15 +96,18 @@ impl Shared {
 
     /// Announce that the loop wants to sleep: true if it may, false (and it
     /// stays awake) if a wake was published first.
+    ///
+    /// `SLEEPING` is not cleared when the loop wakes up (that would cost a
+    /// second read-modify-write on every sleeping turn): it stays set until
+    /// the next `prepare_sleep` sets it again or a waker clears it. A waker
+    /// that finds it set while the loop is in fact awake only pays for one
+    /// spurious eventfd write — at most one per sleep.
     pub(crate) fn prepare_sleep(&self) -> bool {
         self.state
-            .compare_exchange(0, SLEEPING, Ordering::AcqRel, Ordering::Relaxed)
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
+                (s & !SLEEPING == 0).then_some(SLEEPING)
+            })
             .is_ok()
-    }
-
-    /// The loop is awake again after a `prepare_sleep` that returned true.
-    pub(crate) fn awake(&self) {
-        self.state.fetch_and(!SLEEPING, Ordering::AcqRel);
     }
 }
 

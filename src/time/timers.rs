@@ -7,7 +7,7 @@
 //! Ties on the deadline fire in the order the timers were created.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
@@ -63,13 +63,13 @@ impl Timers {
 
     /// Move the wakers of every timer due at `now` into `out`, earliest
     /// first; returns the next deadline still pending.
-    pub(crate) fn fire(&mut self, now: Instant, out: &mut Vec<Waker>) -> Option<Instant> {
+    pub(crate) fn fire(&mut self, now: Instant, out: &mut VecDeque<Waker>) -> Option<Instant> {
         while let Some(entry) = self.map.first_entry() {
             if entry.key().deadline > now {
                 return Some(entry.key().deadline);
             }
             if let Some(waker) = entry.remove() {
-                out.push(waker);
+                out.push_back(waker);
             }
         }
         None

@@ -114,10 +114,12 @@ pub(crate) trait Abandoned {
 }
 
 /// A dropped operation's resources, parked until the kernel is done with
-/// them. Dropping a `Parked` without [`finish`](Parked::finish)ing it
-/// orphans it — its memory leaked, never freed — whatever drops it: a panic
-/// unwinding through a queue of them, a table dropped early. Only the
-/// kernel's final completion lets the memory go.
+/// them. Only the kernel's final completion ([`finish`](Parked::finish)) or
+/// a closed ring ([`orphan`](Parked::orphan)) lets them go. Dropping a
+/// `Parked` any other way — a panic unwinding through a queue of them, a
+/// table dropped early — leaks everything, descriptors included: while the
+/// ring lives, its entry may not even be submitted yet, and a closed
+/// descriptor's number could be reused by the time it is.
 pub(crate) struct Parked(Option<Box<dyn Abandoned>>);
 
 impl Parked {
@@ -139,7 +141,8 @@ impl Parked {
         }
     }
 
-    /// The kernel may never be done: leak the memory, close descriptors.
+    /// The ring is closed and the kernel may never be done: leak the
+    /// memory, release descriptors.
     pub(crate) fn orphan(mut self) {
         if let Some(op) = self.0.take() {
             op.orphan();
@@ -149,9 +152,7 @@ impl Parked {
 
 impl Drop for Parked {
     fn drop(&mut self) {
-        if let Some(op) = self.0.take() {
-            op.orphan();
-        }
+        std::mem::forget(self.0.take());
     }
 }
 
@@ -221,8 +222,15 @@ impl<T: OpCode> Future for Op<T> {
         let this = self.get_mut();
         let result = match &this.state {
             State::InFlight { driver, key } => {
-                let completion = std::task::ready!(driver.with(|d| d.poll_op(*key, cx)));
-                (completion.result(), completion.flags)
+                let key = *key;
+                let polled = driver.poll_op(key, cx, |d, waker| d.poll_op(key, waker));
+                match std::task::ready!(polled) {
+                    Some(completion) => (completion.result(), completion.flags),
+                    // Orphaned: the kernel may still own the buffer, so it
+                    // is never handed back; this future never completes
+                    // (dropping it leaks the buffer, closes the descriptor).
+                    None => return Poll::Pending,
+                }
             }
             State::Failed(_) => {
                 let State::Failed(err) = std::mem::replace(&mut this.state, State::Done) else {

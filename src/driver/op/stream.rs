@@ -150,8 +150,9 @@ impl<T: Multishot> OpStream<T> {
         let (result, flags) = match &self.state {
             State::Idle => return Poll::Ready(None),
             State::Armed { driver, key } => {
-                let spare = &mut self.spare;
-                match std::task::ready!(driver.with(|d| d.poll_stream(*key, cx, spare))) {
+                let (key, spare) = (*key, &mut self.spare);
+                let polled = driver.poll_op(key, cx, |d, waker| d.poll_stream(key, waker, spare));
+                match std::task::ready!(polled) {
                     Some(completion) => {
                         if !completion.more() {
                             self.state = State::Idle;
