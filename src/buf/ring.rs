@@ -12,6 +12,7 @@
 
 use crate::driver::{self, DriverCell, Handle};
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::ops::Deref;
@@ -342,10 +343,10 @@ impl RingBuf {
 
     /// Return the buffer to its ring now, leaving the waking of receives
     /// paused on it to the caller (for code that must not run wakers).
-    pub(crate) fn recycle_deferred(mut self, wakers: &mut Vec<Waker>) {
+    pub(crate) fn recycle_deferred(mut self, wakers: &mut VecDeque<Waker>) {
         if let Inner::Ring { ring, bid, .. } = &self.inner {
             ring.shared.provide(*bid);
-            wakers.append(&mut ring.shared.waiters.borrow_mut());
+            wakers.extend(ring.shared.waiters.borrow_mut().drain(..));
         }
         self.inner = Inner::Rescued(Vec::new());
     }

@@ -40,7 +40,9 @@ impl DriverCell {
             let out = f(&mut driver);
             (out, driver.take_garbage())
         };
-        garbage.dispose();
+        if let Some(garbage) = garbage {
+            garbage.dispose();
+        }
         out
     }
 
@@ -75,7 +77,9 @@ impl DriverCell {
             let out = f(&mut driver);
             (out, driver.take_garbage())
         };
-        garbage.dispose();
+        if let Some(garbage) = garbage {
+            garbage.dispose();
+        }
         Some(out)
     }
 
@@ -98,7 +102,9 @@ impl DriverCell {
         let done = driver.abandon(key, data);
         let garbage = driver.take_garbage();
         drop(driver);
-        garbage.dispose();
+        if let Some(garbage) = garbage {
+            garbage.dispose();
+        }
         if let Some((data, completion)) = done {
             data.finish(completion);
         }

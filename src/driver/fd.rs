@@ -8,6 +8,7 @@ use super::files::FileTable;
 use crate::buf::IoBufMut;
 use io_uring::{squeue, types};
 use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::{Rc, Weak};
@@ -176,11 +177,11 @@ impl SharedFd {
 
     /// One abandoned read is over; the reads waiting for all of them to
     /// settle are added to `wakers` (for code that must not run wakers).
-    pub(crate) fn read_settled_deferred(&self, wakers: &mut Vec<Waker>) {
+    pub(crate) fn read_settled_deferred(&self, wakers: &mut VecDeque<Waker>) {
         let mut state = self.0.state.borrow_mut();
         state.abandoned_reads = state.abandoned_reads.saturating_sub(1);
         if state.abandoned_reads == 0 {
-            wakers.append(&mut state.read_waiters);
+            wakers.extend(state.read_waiters.drain(..));
         }
     }
 

@@ -31,7 +31,7 @@ pub(crate) use cell::{DriverCell, Handle};
 use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
-pub(crate) use slots::{CurrentTask, Polled};
+pub(crate) use slots::{CurrentTask, Polled, Ready};
 use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -510,9 +510,15 @@ impl Driver {
     /// abandoned operations to finish — into `ready`, for the run loop to
     /// process outside the driver borrow.
     pub(crate) fn take_ready(&mut self, ready: &mut Ready) {
-        ready.tasks.extend(self.slots.ready_tasks.drain(..));
-        ready.wakers.extend(self.slots.ready.drain(..));
-        ready.finished.extend(self.slots.finished.drain(..));
+        if self.slots.ready.is_empty() {
+            return;
+        }
+        if ready.is_empty() {
+            // The common case: hand the whole batch over, no copying.
+            std::mem::swap(ready, &mut self.slots.ready);
+        } else {
+            ready.append(&mut self.slots.ready);
+        }
     }
 
     /// Submit what is queued and reap what is done, without waiting: before
@@ -525,12 +531,15 @@ impl Driver {
     }
 
     /// Take what was displaced while the driver was borrowed, to dispose of
-    /// once it is released.
-    pub(crate) fn take_garbage(&mut self) -> Garbage {
-        Garbage {
-            wakers: take_if_any(&mut self.slots.garbage),
-            orphans: take_if_any(&mut self.slots.orphans),
+    /// once it is released (`None`, the common case: nothing was).
+    pub(crate) fn take_garbage(&mut self) -> Option<Garbage> {
+        if self.slots.garbage.is_empty() && self.slots.orphans.is_empty() {
+            return None;
         }
+        Some(Garbage {
+            wakers: std::mem::take(&mut self.slots.garbage),
+            orphans: std::mem::take(&mut self.slots.orphans),
+        })
     }
 
     /// Cancel everything in flight, reap for at most `grace`, then close the
@@ -591,28 +600,19 @@ impl Drop for Driver {
         // ring and the table of operations go: closing the ring does not
         // stop the kernel writing into buffers of operations in flight.
         self.shutdown(SHUTDOWN_GRACE);
-        let finished = std::mem::take(&mut self.slots.finished);
         let ready = std::mem::take(&mut self.slots.ready);
-        self.take_garbage().dispose();
-        for (op, completion) in finished {
+        if let Some(garbage) = self.take_garbage() {
+            garbage.dispose();
+        }
+        for (op, completion) in ready.finished {
             op.finish(completion);
         }
         // Futures of other executors still waiting learn the runtime is
         // gone; their panics are not ours to propagate from a drop.
-        for waker in ready {
+        for waker in ready.wakers {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
         }
     }
-}
-
-/// Work reaped from the ring, for the run loop to do outside the driver
-/// borrow. Kept by the runtime rather than in locals, so that a waker that
-/// panics leaves the rest for the next turn instead of dropping it.
-#[derive(Default)]
-pub(crate) struct Ready {
-    pub(crate) tasks: VecDeque<usize>,
-    pub(crate) wakers: VecDeque<Waker>,
-    pub(crate) finished: VecDeque<(Parked, Completion)>,
 }
 
 /// What the driver displaced while it was borrowed: released only after the
@@ -630,16 +630,6 @@ impl Garbage {
         for op in self.orphans {
             op.orphan();
         }
-    }
-}
-
-/// Take a vector's contents, leaving its storage when it is empty (the
-/// common case: no allocation churn on the hot path).
-fn take_if_any<T>(v: &mut Vec<T>) -> Vec<T> {
-    if v.is_empty() {
-        Vec::new()
-    } else {
-        std::mem::take(v)
     }
 }
 

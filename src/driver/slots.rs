@@ -153,19 +153,40 @@ struct Slot {
     probed: bool,
 }
 
+/// Work reaped from the ring, for the run loop to do outside the driver
+/// borrow. Kept by the runtime rather than in locals, so that a waker that
+/// panics leaves the rest for the next turn instead of dropping it.
+#[derive(Default)]
+pub(crate) struct Ready {
+    pub(crate) tasks: VecDeque<usize>,
+    pub(crate) wakers: VecDeque<Waker>,
+    pub(crate) finished: VecDeque<(Parked, Completion)>,
+}
+
+impl Ready {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tasks.is_empty() && self.wakers.is_empty() && self.finished.is_empty()
+    }
+
+    /// Move everything `other` holds to the end of this.
+    pub(crate) fn append(&mut self, other: &mut Ready) {
+        self.tasks.append(&mut other.tasks);
+        self.wakers.append(&mut other.wakers);
+        self.finished.append(&mut other.finished);
+    }
+}
+
 /// The slab of operations plus the work their completions produce.
 pub(crate) struct Slots {
     slab: Slab<Slot>,
     generation: u32,
-    /// Wakers of completed operations, woken by the run loop after it has
-    /// released the driver (so no waker runs while the driver is borrowed).
-    pub(crate) ready: Vec<Waker>,
-    /// Tasks of this runtime to wake, by id (see [`Wake::Task`]).
-    pub(crate) ready_tasks: Vec<usize>,
-    /// Abandoned operations whose final completion arrived; the run loop
-    /// finishes them outside the driver borrow (they may drop descriptors
-    /// or hand rescued bytes back to a stream).
-    pub(crate) finished: Vec<(Parked, Completion)>,
+    /// What completions produced: wakers and tasks of this runtime to wake
+    /// (tasks polled with their own waker are woken by id, see
+    /// [`Wake::Task`]), and abandoned operations whose final completion
+    /// arrived. Taken by the run loop and done after it has released the
+    /// driver (no waker runs while the driver is borrowed; finishing may
+    /// drop descriptors or hand rescued bytes back to a stream).
+    pub(crate) ready: Ready,
     /// Wakers replaced or given up while the driver was borrowed: dropped
     /// once it is released.
     pub(crate) garbage: Vec<Waker>,
@@ -185,9 +206,7 @@ impl Slots {
         Slots {
             slab: Slab::with_capacity(64),
             generation: 0,
-            ready: Vec::with_capacity(64),
-            ready_tasks: Vec::with_capacity(64),
-            finished: Vec::new(),
+            ready: Ready::default(),
             garbage: Vec::new(),
             orphans: Vec::new(),
             groups: Vec::new(),
@@ -370,7 +389,7 @@ impl Slots {
             return;
         };
         if let Lifecycle::Abandoned(data) = &mut slot.state {
-            data.progress(completion, &mut self.ready);
+            data.progress(completion, &mut self.ready.wakers);
         }
     }
 
@@ -388,7 +407,7 @@ impl Slots {
     /// Completions were reaped whose wakers, tasks or finished abandoned
     /// operations the run loop has not taken yet.
     pub(crate) fn has_ready(&self) -> bool {
-        !self.ready_tasks.is_empty() || !self.ready.is_empty() || !self.finished.is_empty()
+        !self.ready.is_empty()
     }
 
     /// Operations whose final completion has not arrived.
@@ -427,8 +446,8 @@ impl Slots {
                 queue.push_back(completion);
                 match std::mem::replace(waker, Wake::Nobody) {
                     Wake::Nobody => {}
-                    Wake::Task(id) => self.ready_tasks.push(id),
-                    Wake::Waker(waker) => self.ready.push(waker),
+                    Wake::Task(id) => self.ready.tasks.push_back(id),
+                    Wake::Waker(waker) => self.ready.wakers.push_back(waker),
                 }
                 if completion.more() {
                     return;
@@ -438,18 +457,18 @@ impl Slots {
             // (a selected buffer, received bytes) are handled now; the slot
             // stays until the final completion.
             Lifecycle::Abandoned(data) if completion.more() => {
-                data.progress(completion, &mut self.ready);
+                data.progress(completion, &mut self.ready.wakers);
                 return;
             }
             _ => match std::mem::replace(state, Lifecycle::Completed(completion)) {
                 Lifecycle::Pending(wake) => match wake {
                     Wake::Nobody => {}
-                    Wake::Task(id) => self.ready_tasks.push(id),
-                    Wake::Waker(waker) => self.ready.push(waker),
+                    Wake::Task(id) => self.ready.tasks.push_back(id),
+                    Wake::Waker(waker) => self.ready.wakers.push_back(waker),
                 },
                 Lifecycle::Abandoned(data) => {
                     self.slab.remove(key.index as usize);
-                    self.finished.push((data, completion));
+                    self.ready.finished.push_back((data, completion));
                 }
                 Lifecycle::Completed(_) | Lifecycle::Orphaned | Lifecycle::Streaming { .. } => {
                     debug_assert!(false, "a second final completion for one operation");
@@ -527,7 +546,7 @@ impl Slots {
                 | Lifecycle::Streaming {
                     waker: Wake::Waker(waker),
                     ..
-                } => self.ready.push(waker),
+                } => self.ready.wakers.push_back(waker),
                 _ => {}
             }
         }

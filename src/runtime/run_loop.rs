@@ -61,6 +61,9 @@ impl Core {
     /// final completion arrived — one at a time, outside every borrow, so a
     /// waker that panics leaves the rest for the next turn.
     fn run_ready(&self) {
+        if self.ready.borrow().is_empty() {
+            return;
+        }
         loop {
             let next = self.ready.borrow_mut().tasks.pop_front();
             let Some(id) = next else { break };

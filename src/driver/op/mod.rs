@@ -35,6 +35,7 @@ pub(crate) use write_at::WriteAt;
 
 use super::{Completion, Handle, Key};
 use io_uring::squeue;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -103,7 +104,7 @@ pub(crate) trait Abandoned {
     /// A completion with IORING_CQE_F_MORE of a dropped multishot
     /// operation. Runs while the driver is borrowed: it must not touch the
     /// driver nor run wakers (it adds them to `wakers` instead).
-    fn progress(&mut self, completion: Completion, wakers: &mut Vec<Waker>);
+    fn progress(&mut self, completion: Completion, wakers: &mut VecDeque<Waker>);
 
     /// The kernel is done with it.
     fn finish(self: Box<Self>, completion: Completion);
@@ -128,7 +129,7 @@ impl Parked {
     }
 
     /// See [`Abandoned::progress`].
-    pub(crate) fn progress(&mut self, completion: Completion, wakers: &mut Vec<Waker>) {
+    pub(crate) fn progress(&mut self, completion: Completion, wakers: &mut VecDeque<Waker>) {
         if let Some(op) = self.0.as_mut() {
             op.progress(completion, wakers);
         }
@@ -157,7 +158,7 @@ impl Drop for Parked {
 }
 
 impl<T: OpCode> Abandoned for T {
-    fn progress(&mut self, _completion: Completion, _wakers: &mut Vec<Waker>) {
+    fn progress(&mut self, _completion: Completion, _wakers: &mut VecDeque<Waker>) {
         debug_assert!(false, "a single-shot operation posted IORING_CQE_F_MORE");
     }
 

@@ -2,6 +2,7 @@ use super::{Multishot, OpStream};
 use crate::buf::{BufRing, RingBuf};
 use crate::driver::{Completion, SharedFd};
 use io_uring::{opcode, squeue};
+use std::collections::VecDeque;
 use std::io;
 use std::task::Waker;
 
@@ -68,7 +69,7 @@ unsafe impl Multishot for RecvMulti {
         self.fd.read_abandoned();
     }
 
-    fn abandoned(&mut self, completion: Completion, wakers: &mut Vec<Waker>) {
+    fn abandoned(&mut self, completion: Completion, wakers: &mut VecDeque<Waker>) {
         let n = completion.res.max(0) as u32;
         if let Some(buf) = self.bufs.selected(completion.flags, n) {
             self.fd.rescue(&buf);

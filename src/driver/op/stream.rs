@@ -45,7 +45,7 @@ pub(crate) unsafe trait Multishot: Unpin + 'static {
     /// included): release what it carries (a selected buffer, bytes). May
     /// run while the driver is borrowed: must not touch the driver nor run
     /// wakers (it adds them to `wakers`).
-    fn abandoned(&mut self, _completion: Completion, _wakers: &mut Vec<Waker>) {}
+    fn abandoned(&mut self, _completion: Completion, _wakers: &mut VecDeque<Waker>) {}
 
     /// The runtime shut down with the operation armed: as
     /// [`OpCode::orphan`](super::OpCode::orphan), leak what the kernel may
@@ -62,13 +62,13 @@ pub(crate) unsafe trait Multishot: Unpin + 'static {
 struct Dropped<T>(T);
 
 impl<T: Multishot> Abandoned for Dropped<T> {
-    fn progress(&mut self, completion: Completion, wakers: &mut Vec<Waker>) {
+    fn progress(&mut self, completion: Completion, wakers: &mut VecDeque<Waker>) {
         self.0.abandoned(completion, wakers);
     }
 
     fn finish(mut self: Box<Self>, completion: Completion) {
         // Outside the driver borrow: wakers may run now.
-        let mut wakers = Vec::new();
+        let mut wakers = VecDeque::new();
         self.0.abandoned(completion, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }
