@@ -27,12 +27,13 @@ pub(crate) use files::FileTable;
 pub(crate) use op::Parked;
 pub(crate) use stream_read::read_stream;
 
+use crate::task::CurrentTask;
 pub(crate) use cell::{DriverCell, Handle};
 use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
-pub(crate) use slots::{CurrentTask, Polled, Ready};
 use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
+pub(crate) use slots::{Polled, Ready};
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
@@ -101,8 +102,13 @@ pub(crate) struct Driver {
 
 impl Driver {
     /// Create a ring with `entries` submission entries.
-    /// `wake_fd` is the eventfd other threads write to wake the ring.
-    pub(crate) fn new(entries: u32, wake_fd: std::os::fd::RawFd) -> io::Result<Driver> {
+    /// `wake_fd` is the eventfd other threads write to wake the ring;
+    /// `current` is the executor's task being polled (see [`CurrentTask`]).
+    pub(crate) fn new(
+        entries: u32,
+        wake_fd: std::os::fd::RawFd,
+        current: Rc<Cell<CurrentTask>>,
+    ) -> io::Result<Driver> {
         let (ring, mode) = setup::build_ring(entries)?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(
@@ -124,7 +130,7 @@ impl Driver {
             probe_wanted: false,
             next_buf_group: 0,
             free_buf_groups: Vec::new(),
-            current: Rc::new(Cell::new(CurrentTask::NONE)),
+            current,
             files,
         })
     }

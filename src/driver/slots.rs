@@ -1,6 +1,7 @@
 //! The table of operations in flight: what each `user_data` refers to.
 
 use super::{Completion, Parked};
+use crate::task::CurrentTask;
 use slab::Slab;
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -95,21 +96,6 @@ pub(crate) enum Polled {
     NeedWaker,
     /// The runtime shut down before the kernel finished the operation.
     Orphaned,
-}
-
-/// The task the run loop is polling: its id and the address of the waker
-/// it polls it with (compared, never dereferenced).
-#[derive(Clone, Copy)]
-pub(crate) struct CurrentTask {
-    pub(crate) id: usize,
-    pub(crate) waker: *const Waker,
-}
-
-impl CurrentTask {
-    pub(crate) const NONE: CurrentTask = CurrentTask {
-        id: usize::MAX,
-        waker: std::ptr::null(),
-    };
 }
 
 /// Where an operation is in its life.

@@ -10,11 +10,6 @@ thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
 }
 
-/// The running runtime's core, if any.
-pub(crate) fn core() -> Option<Rc<Core>> {
-    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
-}
-
 /// The running runtime's driver, if any.
 pub(crate) fn driver() -> Option<Handle> {
     CURRENT
@@ -41,6 +36,8 @@ pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
 pub(crate) struct Enter {
     previous: Option<Rc<Core>>,
     core: Rc<Core>,
+    /// The core's executor is the one `spawn` finds meanwhile.
+    _executor: crate::task::executor::Entered,
 }
 
 /// Enter `core`. Panics if it is already running on this thread (a nested
@@ -53,7 +50,12 @@ pub(crate) fn enter(core: Rc<Core>) -> Enter {
         );
     }
     let previous = CURRENT.with(|c| c.replace(Some(core.clone())));
-    Enter { previous, core }
+    let _executor = crate::task::executor::enter(core.executor.clone());
+    Enter {
+        previous,
+        core,
+        _executor,
+    }
 }
 
 impl Drop for Enter {

@@ -20,7 +20,7 @@ use std::task::Waker;
 
 /// One spawned task: its waker and the data its wakers publish.
 struct Task {
-    waker: Arc<TaskWaker<Shared>>,
+    waker: Arc<TaskWaker>,
     data: Arc<AtomicUsize>,
     /// Units of data the loop must have seen before it may stop.
     want: usize,

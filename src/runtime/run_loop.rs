@@ -28,7 +28,7 @@ impl Core {
             // one from elsewhere are answered by one poll.
             let woken_here = self.main_woken.replace(false);
             if self.shared.take_main_woken() | woken_here {
-                let polling = self.polling(MAIN_TASK, &main_waker);
+                let polling = self.executor.polling(MAIN_TASK, &main_waker);
                 let polled = future.as_mut().poll(&mut cx);
                 drop(polling);
                 if let Poll::Ready(output) = polled {
@@ -81,18 +81,12 @@ impl Core {
         }
     }
 
-    /// Poll the tasks that were runnable when this turn began; tasks they
-    /// wake run next turn, after the ring has had its say.
+    /// Poll the tasks that were runnable when this turn began (woken here
+    /// or from elsewhere); tasks they wake run next turn, after the ring has
+    /// had its say.
     fn run_ready_tasks(&self) {
-        self.shared.drain_remote(&mut self.run_queue.borrow_mut());
-        let ready = self.run_queue.borrow().len();
-        for _ in 0..ready {
-            let next = self.run_queue.borrow_mut().pop_front();
-            match next {
-                Some(id) => self.run_task(id),
-                None => break,
-            }
-        }
+        self.shared.drain_remote(&mut self.executor.run_queue());
+        self.executor.run_ready();
     }
 
     /// Wake due timers (in deadline order); returns the next deadline.
@@ -108,7 +102,7 @@ impl Core {
     }
 
     fn has_runnable(&self) -> bool {
-        self.main_woken.get() || !self.run_queue.borrow().is_empty()
+        self.main_woken.get() || self.executor.has_runnable()
     }
 
     /// Drop every task, cancel every operation, wait at most `grace` for
@@ -144,30 +138,12 @@ impl Core {
 
     /// Drop every task; returns the first panic user code raised meanwhile.
     fn drop_tasks(&self) -> Option<Box<dyn Any + Send>> {
-        let mut first_panic = None;
-        // Tasks may spawn or drop other tasks while being dropped: repeat
-        // until the table stays empty (bounded, in case drops keep spawning).
-        for _ in 0..16 {
-            let tasks: Vec<_> = self.tasks.borrow_mut().drain().collect();
-            if tasks.is_empty() {
-                break;
-            }
-            for task in &tasks {
-                if let Err(p) = catch_unwind(AssertUnwindSafe(|| task.shut_down())) {
-                    first_panic.get_or_insert(p);
-                }
-            }
-            if let Err(p) = catch_unwind(AssertUnwindSafe(|| drop(tasks))) {
-                first_panic.get_or_insert(p);
-            }
-        }
-        first_panic
+        self.executor.drop_all()
     }
 
     /// The driver's half of shutdown; user code it runs (timer wakers, a
     /// waiting `close`) cannot stop it: its panics are dropped.
     fn shut_driver(&self, grace: Duration) {
-        self.run_queue.borrow_mut().clear();
         let timers = self.timers.borrow_mut().take_all();
         contain(|| drop(timers));
         contain(|| self.driver.drain_deferred());

@@ -113,16 +113,6 @@ impl Shared {
 
 impl Schedule for Shared {
     fn schedule(&self, id: usize) {
-        // On the runtime's own thread, inside its block_on: a plain push.
-        let local = super::context::with_core(|core| {
-            let ours = std::ptr::eq(&*core.shared, self);
-            if ours {
-                core.schedule_local(id);
-            }
-            ours
-        });
-        if local != Some(true) {
-            self.wake_remote(id);
-        }
+        self.wake_remote(id);
     }
 }

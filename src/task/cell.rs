@@ -1,6 +1,6 @@
 //! The memory of one spawned task: its future, then its result.
 
-use super::waker::{Schedule, TaskWaker};
+use super::waker::TaskWaker;
 use super::JoinError;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -37,16 +37,16 @@ enum Stage<F: Future> {
     Taken,
 }
 
-pub(crate) struct TaskCell<F: Future, S: Schedule> {
+pub(crate) struct TaskCell<F: Future> {
     stage: RefCell<Stage<F>>,
     aborted: Cell<bool>,
     join_waker: RefCell<Option<Waker>>,
-    flag: Arc<TaskWaker<S>>,
+    flag: Arc<TaskWaker>,
     waker: Waker,
 }
 
-impl<F: Future, S: Schedule> TaskCell<F, S> {
-    pub(crate) fn new(future: F, flag: Arc<TaskWaker<S>>) -> TaskCell<F, S> {
+impl<F: Future> TaskCell<F> {
+    pub(crate) fn new(future: F, flag: Arc<TaskWaker>) -> TaskCell<F> {
         TaskCell {
             stage: RefCell::new(Stage::Running(Box::pin(future))),
             aborted: Cell::new(false),
@@ -70,7 +70,7 @@ fn drop_quietly<T>(value: T) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
 
-impl<F: Future, S: Schedule> Task for TaskCell<F, S> {
+impl<F: Future> Task for TaskCell<F> {
     fn run(&self) -> bool {
         let taken = std::mem::replace(&mut *self.stage.borrow_mut(), Stage::Polling);
         let mut future = match taken {
@@ -132,7 +132,7 @@ impl<F: Future, S: Schedule> Task for TaskCell<F, S> {
     }
 }
 
-impl<F: Future, S: Schedule> Join<F::Output> for TaskCell<F, S> {
+impl<F: Future> Join<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         let mut stage = self.stage.borrow_mut();
         match std::mem::replace(&mut *stage, Stage::Taken) {

@@ -6,13 +6,16 @@
 //! the runtime and its other tasks running.
 
 mod cell;
+pub(crate) mod executor;
 mod join;
 mod waker;
 mod yield_now;
 
-pub(crate) use cell::{Task, TaskCell};
+pub(crate) use executor::{CurrentTask, Executor};
 pub use join::{JoinError, JoinHandle};
-pub(crate) use waker::{Schedule, TaskWaker};
+pub(crate) use waker::Schedule;
+#[cfg(all(test, loom))]
+pub(crate) use waker::TaskWaker;
 pub use yield_now::yield_now;
 
 use std::future::Future;
@@ -41,8 +44,8 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match crate::runtime::context::core() {
-        Some(core) => core.spawn(future),
+    match executor::with_current(move |e| e.spawn(future)) {
+        Some(handle) => handle,
         None => panic!(
             "corio::spawn called with no corio runtime running on this thread: \
              call it from inside corio::block_on or Runtime::block_on"

@@ -1,28 +1,30 @@
 //! A task's waker: `Send + Sync`, so any thread may wake it. It carries the
-//! task's id, never the task itself (tasks are `!Send` and stay home), and
-//! hands the wake to its runtime through [`Schedule`]: the task module knows
-//! no runtime.
+//! task's id, never the task itself (tasks are `!Send` and stay home). On
+//! the thread where its executor runs, a wake is a push on the run queue;
+//! from anywhere else it goes through the executor's [`Schedule`].
 
+use super::executor;
 use crate::loom::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
 
-/// What a task's waker needs of the runtime that owns the task.
+/// How a wake from elsewhere — another thread, another runtime, outside
+/// the runtime's loop — reaches an executor: implemented by the runtime.
 pub(crate) trait Schedule: Send + Sync + 'static {
     /// Queue task `id` to run. Called at most once per wake-up: the waker
     /// does not call it again until the task has been polled.
     fn schedule(&self, id: usize);
 }
 
-pub(crate) struct TaskWaker<S: Schedule> {
+pub(crate) struct TaskWaker {
     id: usize,
     /// Already in a run queue: further wakes until the next poll are free.
     queued: AtomicBool,
-    scheduler: Arc<S>,
+    scheduler: Arc<dyn Schedule>,
 }
 
-impl<S: Schedule> TaskWaker<S> {
-    pub(crate) fn new(id: usize, scheduler: Arc<S>) -> TaskWaker<S> {
+impl TaskWaker {
+    pub(crate) fn new(id: usize, scheduler: Arc<dyn Schedule>) -> TaskWaker {
         TaskWaker {
             id,
             queued: AtomicBool::new(false),
@@ -50,13 +52,24 @@ impl<S: Schedule> TaskWaker<S> {
     }
 }
 
-impl<S: Schedule> Wake for TaskWaker<S> {
+impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref()
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.set_queued() {
+        if !self.set_queued() {
+            return;
+        }
+        // On the thread where the task's executor runs: a plain push.
+        let local = executor::with_current(|e| {
+            let ours = e.schedules_with(&self.scheduler);
+            if ours {
+                e.push(self.id);
+            }
+            ours
+        });
+        if local != Some(true) {
             self.scheduler.schedule(self.id);
         }
     }
