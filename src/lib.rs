@@ -115,12 +115,14 @@ pub mod fs;
 mod loom;
 mod metrics;
 pub mod net;
+pub mod pool;
 mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;
 
 pub use metrics::Metrics;
+pub use pool::Pool;
 pub use runtime::{block_on, metrics, Builder, Runtime};
 pub use task::spawn;
 

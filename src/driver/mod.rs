@@ -8,6 +8,7 @@
 
 mod cell;
 mod completion;
+pub(crate) mod cpu;
 mod enter;
 // Under loom the wake protocol uses a model of the eventfd (crate::loom).
 #[cfg_attr(all(test, loom), allow(dead_code))]

@@ -35,9 +35,39 @@ impl TcpListener {
     /// a restarted server can rebind at once). Not async: binding does not
     /// wait. Tries each resolved address in turn.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_each(addr, false)
+    }
+
+    /// As [`bind`](TcpListener::bind), with SO_REUSEPORT: several listeners
+    /// — one per core of a [`Pool`](crate::Pool), typically — bind the same
+    /// address and port, and the kernel spreads incoming connections
+    /// between them, so each core accepts and serves its own.
+    ///
+    /// The kernel picks a listener by a hash of each connection's addresses
+    /// and ports, not by load: with few clients, or clients behind one
+    /// address, the spread can be uneven (one core gets several
+    /// connections while another gets none), and a listener that is closed
+    /// drops the connections queued on it. Every listener on the port must
+    /// set the option (and belong to the same user).
+    ///
+    /// ```no_run
+    /// let pool = corio::Pool::new()?;
+    /// pool.run(|_core| async {
+    ///     let listener = corio::net::TcpListener::bind_reuseport("127.0.0.1:8080").unwrap();
+    ///     // accept and serve on this core
+    ///     # drop(listener);
+    /// });
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        Self::bind_each(addr, true)
+    }
+
+    /// Bind the first resolved address that works.
+    fn bind_each(addr: impl ToSocketAddrs, reuse_port: bool) -> io::Result<TcpListener> {
         let mut last = None;
         for addr in addr.to_socket_addrs()? {
-            match Self::bind_one(addr) {
+            match Self::bind_one(addr, reuse_port) {
                 Ok(listener) => return Ok(listener),
                 Err(e) => last = Some(e),
             }
@@ -50,9 +80,12 @@ impl TcpListener {
         }))
     }
 
-    fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    fn bind_one(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
         socket.set_reuse_address(true)?;
+        if reuse_port {
+            socket.set_reuse_port(true)?;
+        }
         socket.bind(&addr.into())?;
         socket.listen(BACKLOG)?;
         Ok(TcpListener {

@@ -1,6 +1,6 @@
 //! One runtime's state on its thread: ring, tasks, run queue, timers.
 
-use super::shared::{Shared, MAIN_TASK};
+use super::shared::{Remote, Shared, MAIN_TASK};
 use crate::driver::{Driver, DriverCell, FileTable, Handle, Ready};
 use crate::task::Executor;
 use crate::time::timers::{Timers, TimersHandle};
@@ -26,6 +26,8 @@ pub(crate) struct Core {
     /// Work reaped from the ring and due timers, done by the loop after the
     /// driver is released (see [`Ready`]).
     pub(crate) ready: RefCell<Ready>,
+    /// Storage for the work taken from [`Shared`]'s queue each turn.
+    pub(crate) remote: RefCell<Vec<Remote>>,
 }
 
 impl Core {
@@ -45,6 +47,7 @@ impl Core {
             running: Cell::new(false),
             main_woken: Cell::new(false),
             ready: RefCell::new(Ready::default()),
+            remote: RefCell::new(Vec::new()),
         })
     }
 

@@ -10,11 +10,10 @@
 //! wake — REMOTE never set, REMOTE cleared after draining, a plain store
 //! clearing the queued flag, sleeping without checking — fails here.)
 
-use super::shared::{Shared, MAIN_TASK};
+use super::shared::{Remote, Shared, MAIN_TASK};
 use crate::task::TaskWaker;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -84,7 +83,7 @@ impl Model {
     /// has been seen.
     fn run_loop(&self) {
         let shared = &self.shared;
-        let mut queue = VecDeque::new();
+        let mut queue = Vec::new();
         let mut seen = vec![0; self.tasks.len()];
         let mut seen_main = 0;
         loop {
@@ -92,7 +91,10 @@ impl Model {
                 seen_main = self.main.load(Ordering::Acquire);
             }
             shared.drain_remote(&mut queue);
-            while let Some(id) = queue.pop_front() {
+            for remote in queue.drain(..) {
+                let Remote::Wake(id) = remote else {
+                    unreachable!("the model sends no jobs")
+                };
                 let task = &self.tasks[id];
                 // Core::run_task: the flag is cleared just before the poll.
                 task.waker.clear_queued();

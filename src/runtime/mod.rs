@@ -74,6 +74,12 @@ impl Runtime {
     pub fn metrics(&self) -> crate::Metrics {
         self.core.metrics()
     }
+
+    /// The part of the runtime other threads may reach: its queue of work
+    /// from elsewhere and the wake-up of its loop.
+    pub(crate) fn shared(&self) -> std::sync::Arc<shared::Shared> {
+        self.core.shared.clone()
+    }
 }
 
 impl Runtime {

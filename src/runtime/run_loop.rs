@@ -3,7 +3,7 @@
 
 use super::context;
 use super::core::Core;
-use super::shared::MAIN_TASK;
+use super::shared::{Remote, MAIN_TASK};
 use crate::driver::Park;
 use std::any::Any;
 use std::future::Future;
@@ -85,8 +85,25 @@ impl Core {
     /// or from elsewhere); tasks they wake run next turn, after the ring has
     /// had its say.
     fn run_ready_tasks(&self) {
-        self.shared.drain_remote(&mut self.executor.run_queue());
+        self.take_remote();
         self.executor.run_ready();
+    }
+
+    /// Take the work sent from elsewhere: woken tasks join the run queue,
+    /// jobs (another core's spawns) run now, in the order they were sent.
+    fn take_remote(&self) {
+        let mut remote = std::mem::take(&mut *self.remote.borrow_mut());
+        self.shared.drain_remote(&mut remote);
+        for item in remote.drain(..) {
+            match item {
+                Remote::Wake(id) => self.executor.push(id),
+                // The job contains its own panics (it reports them to
+                // whoever awaits it).
+                Remote::Run(job) => job(),
+            }
+        }
+        // The storage is kept for the next turn.
+        *self.remote.borrow_mut() = remote;
     }
 
     /// Wake due timers (in deadline order); returns the next deadline.
@@ -114,6 +131,11 @@ impl Core {
     /// while the panic unwinds — so no buffer the kernel may still write is
     /// ever freed; the first such panic is resumed at the end.
     pub(crate) fn shutdown(&self, grace: Duration) {
+        // Work sent from elsewhere is refused from now on; jobs queued and
+        // never run are dropped (whoever awaits them learns they were
+        // cancelled).
+        let unrun = self.shared.close();
+        contain(|| drop(unrun));
         struct ShutDriver<'a>(&'a Core, Duration);
         impl Drop for ShutDriver<'_> {
             fn drop(&mut self) {

@@ -1,6 +1,6 @@
 //! The part of a runtime other threads may touch: the queue their wakers
-//! push to, the state word that says whether the loop sleeps, and the
-//! eventfd that ends the sleep.
+//! (and other cores' spawns) push to, the state word that says whether the
+//! loop sleeps, and the eventfd that ends the sleep.
 //!
 //! The protocol (model-checked in `loom_model.rs`) lives in one atomic word,
 //! changed only by read-modify-writes, so every change is totally ordered
@@ -16,7 +16,6 @@
 
 use crate::loom::{AtomicUsize, EventFd, Mutex, Ordering};
 use crate::task::Schedule;
-use std::collections::VecDeque;
 
 /// Task id of the future passed to `block_on` (it is not a spawned task).
 pub(crate) const MAIN_TASK: usize = usize::MAX;
@@ -28,10 +27,28 @@ const REMOTE: usize = 1 << 1;
 /// The `block_on` future was woken from elsewhere.
 const MAIN: usize = 1 << 2;
 
+/// Work for the loop from elsewhere.
+pub(crate) enum Remote {
+    /// A task woken from another thread (or from outside this runtime's
+    /// `block_on`): it joins the run queue.
+    Wake(usize),
+    /// A job to run on the loop's thread, inside its `block_on` (another
+    /// core's `spawn_on`): it spawns the task it carries.
+    Run(Job),
+}
+
+/// A job sent to a runtime's loop. Dropped unrun if the runtime is gone.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
+struct Queue {
+    items: Vec<Remote>,
+    /// The runtime shut down: jobs are refused (and dropped by the sender).
+    closed: bool,
+}
+
 pub(crate) struct Shared {
-    /// Tasks woken from other threads (or from outside this runtime's
-    /// `block_on`), moved to the run queue at the next turn.
-    remote: Mutex<Vec<usize>>,
+    /// Work from elsewhere, taken by the loop at its next turn.
+    remote: Mutex<Queue>,
     /// `SLEEPING | REMOTE | MAIN`.
     state: AtomicUsize,
     eventfd: EventFd,
@@ -40,7 +57,10 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new() -> std::io::Result<Shared> {
         Ok(Shared {
-            remote: Mutex::new(Vec::new()),
+            remote: Mutex::new(Queue {
+                items: Vec::new(),
+                closed: false,
+            }),
             state: AtomicUsize::new(0),
             eventfd: EventFd::new()?,
         })
@@ -54,17 +74,52 @@ impl Shared {
     /// anywhere but this runtime's own running loop: another thread,
     /// another runtime, or this thread outside `block_on`.
     pub(crate) fn wake_remote(&self, id: usize) {
-        let wake = if id == MAIN_TASK {
-            MAIN
+        if id == MAIN_TASK {
+            self.publish(MAIN);
         } else {
-            self.remote
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(id);
+            {
+                let mut queue = self.lock();
+                if queue.closed {
+                    // The runtime and its tasks are gone.
+                    return;
+                }
+                queue.items.push(Remote::Wake(id));
+            }
             // After the push: the loop clears REMOTE before it locks to
             // drain, so a push it does not drain leaves REMOTE set.
-            REMOTE
-        };
+            self.publish(REMOTE);
+        }
+    }
+
+    /// Send `job` to run on the loop's thread. `Err(job)` if the runtime
+    /// has shut down (the caller drops it, outside any lock).
+    pub(crate) fn run_remote(&self, job: Job) -> Result<(), Job> {
+        {
+            let mut queue = self.lock();
+            if queue.closed {
+                return Err(job);
+            }
+            queue.items.push(Remote::Run(job));
+        }
+        self.publish(REMOTE);
+        Ok(())
+    }
+
+    /// The runtime is shutting down: refuse jobs from now on, and hand back
+    /// the work still queued (for the caller to drop outside the lock).
+    pub(crate) fn close(&self) -> Vec<Remote> {
+        let mut queue = self.lock();
+        queue.closed = true;
+        std::mem::take(&mut queue.items)
+    }
+
+    fn lock(&self) -> crate::loom::MutexGuard<'_, Queue> {
+        self.remote.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publish a wake and clear `SLEEPING` in one operation; the first
+    /// waker after the loop fell asleep writes the eventfd.
+    fn publish(&self, wake: usize) {
         let before = self
             .state
             .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |s| {
@@ -83,15 +138,14 @@ impl Shared {
             && self.state.fetch_and(!MAIN, Ordering::AcqRel) & MAIN != 0
     }
 
-    /// Move remotely woken tasks into `queue`.
-    pub(crate) fn drain_remote(&self, queue: &mut VecDeque<usize>) {
+    /// Move the work sent from elsewhere into `out` (empty, reused storage).
+    pub(crate) fn drain_remote(&self, out: &mut Vec<Remote>) {
         // A plain load on the hot path: no lock while nobody woke us.
         if self.state.load(Ordering::Relaxed) & REMOTE == 0 {
             return;
         }
         self.state.fetch_and(!REMOTE, Ordering::AcqRel);
-        let mut remote = self.remote.lock().unwrap_or_else(|e| e.into_inner());
-        queue.extend(remote.drain(..));
+        std::mem::swap(&mut self.lock().items, out);
     }
 
     /// Announce that the loop wants to sleep: true if it may, false (and it

@@ -9,7 +9,7 @@ use super::waker::{Schedule, TaskWaker};
 use super::JoinHandle;
 use slab::Slab;
 use std::any::Any;
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -93,11 +93,6 @@ impl Executor {
     /// Queue task `id`, whose waker already marked it queued.
     pub(crate) fn push(&self, id: usize) {
         self.run_queue.borrow_mut().push_back(id);
-    }
-
-    /// The run queue, for tasks woken from elsewhere to join it.
-    pub(crate) fn run_queue(&self) -> RefMut<'_, VecDeque<usize>> {
-        self.run_queue.borrow_mut()
     }
 
     pub(crate) fn has_runnable(&self) -> bool {
