@@ -4,15 +4,23 @@
 //! Tasks run on the thread of the runtime that spawned them and need not be
 //! `Send`; a task that panics ends with [`JoinError::is_panic`] and leaves
 //! the runtime and its other tasks running.
+//!
+//! Structured concurrency, local to a thread: a [`JoinSet`] joins tasks in
+//! the order they finish and cancels what it still holds when dropped; a
+//! [`TaskGroup`] succeeds or fails as a whole (asyncio's `TaskGroup`).
 
 mod cell;
 pub(crate) mod executor;
+mod group;
 mod join;
+mod join_set;
 mod waker;
 mod yield_now;
 
 pub(crate) use executor::{CurrentTask, Executor};
+pub use group::TaskGroup;
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 pub(crate) use waker::Schedule;
 #[cfg(all(test, loom))]
 pub(crate) use waker::TaskWaker;

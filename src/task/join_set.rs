@@ -1,0 +1,211 @@
+//! `JoinSet`: a set of tasks joined in the order they finish.
+
+use super::{JoinError, JoinHandle};
+use slab::Slab;
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Tasks spawned on this runtime, joined in the order they finish
+/// (asyncio's `asyncio.as_completed` over tasks). The futures need not be
+/// `Send`; they run on the runtime of the thread that spawned them.
+///
+/// Dropping the set aborts every task still in it.
+///
+/// ```
+/// corio::block_on(async {
+///     let mut set = corio::task::JoinSet::new();
+///     for ms in [30u64, 10, 20] {
+///         set.spawn(async move {
+///             corio::time::sleep(std::time::Duration::from_millis(ms)).await;
+///             ms
+///         });
+///     }
+///     let mut order = Vec::new();
+///     while let Some(done) = set.join_next().await {
+///         order.push(done.unwrap());
+///     }
+///     assert_eq!(order, [10, 20, 30]);
+/// });
+/// ```
+pub struct JoinSet<T> {
+    tasks: Slab<Entry<T>>,
+    /// Which tasks may have finished: pushed by their handles' wakers.
+    ready: Arc<Ready>,
+}
+
+struct Entry<T> {
+    handle: JoinHandle<T>,
+    /// The waker this task's handle is polled with: it reports the task.
+    waker: Waker,
+}
+
+struct Ready {
+    inner: Mutex<ReadyInner>,
+}
+
+struct ReadyInner {
+    /// Tasks to poll at the next `join_next` (finished, or never polled).
+    indices: Vec<usize>,
+    /// Who waits in `join_next`.
+    parent: Option<Waker>,
+}
+
+impl Ready {
+    fn lock(&self) -> MutexGuard<'_, ReadyInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The waker of one task's handle: marks it ready, wakes `join_next`.
+struct EntryWaker {
+    index: usize,
+    ready: Arc<Ready>,
+}
+
+impl Wake for EntryWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let parent = {
+            let mut ready = self.ready.lock();
+            ready.indices.push(self.index);
+            ready.parent.take()
+        };
+        if let Some(parent) = parent {
+            parent.wake();
+        }
+    }
+}
+
+impl<T: 'static> JoinSet<T> {
+    /// An empty set.
+    pub fn new() -> JoinSet<T> {
+        JoinSet {
+            tasks: Slab::new(),
+            ready: Arc::new(Ready {
+                inner: Mutex::new(ReadyInner {
+                    indices: Vec::new(),
+                    parent: None,
+                }),
+            }),
+        }
+    }
+
+    /// Spawn `future` as a task of the running runtime and add it to the
+    /// set.
+    ///
+    /// # Panics
+    ///
+    /// If no corio runtime is running on this thread.
+    #[track_caller]
+    pub fn spawn<F>(&mut self, future: F)
+    where
+        F: Future<Output = T> + 'static,
+    {
+        let handle = crate::spawn(future);
+        let entry = self.tasks.vacant_entry();
+        let index = entry.key();
+        entry.insert(Entry {
+            handle,
+            waker: Waker::from(Arc::new(EntryWaker {
+                index,
+                ready: self.ready.clone(),
+            })),
+        });
+        // Polled once at the next join_next, which registers its waker.
+        self.ready.lock().indices.push(index);
+    }
+
+    /// The next task to finish: its result, or `None` when the set is
+    /// empty. Tasks come out in the order they finished.
+    ///
+    /// Cancel-safe: dropping the future loses no task (a finished one
+    /// stays for the next call).
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        poll_fn(|cx| self.poll_join_next(cx)).await
+    }
+
+    fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        if self.tasks.is_empty() {
+            return Poll::Ready(None);
+        }
+        loop {
+            let indices = {
+                let mut ready = self.ready.lock();
+                if ready.indices.is_empty() {
+                    let replaced = ready.parent.replace(cx.waker().clone());
+                    drop(ready);
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                std::mem::take(&mut ready.indices)
+            };
+            let mut found = None;
+            let mut rest = indices.into_iter();
+            for index in rest.by_ref() {
+                let Some(entry) = self.tasks.get_mut(index) else {
+                    continue;
+                };
+                let mut task_cx = Context::from_waker(&entry.waker);
+                if let Poll::Ready(result) = Pin::new(&mut entry.handle).poll(&mut task_cx) {
+                    self.tasks.remove(index);
+                    found = Some(result);
+                    break;
+                }
+            }
+            // Indices not looked at yet go back for the next call.
+            let rest: Vec<usize> = rest.collect();
+            if !rest.is_empty() {
+                self.ready.lock().indices.extend(rest);
+            }
+            if let Some(result) = found {
+                return Poll::Ready(Some(result));
+            }
+        }
+    }
+
+    /// Abort every task in the set. They stay in it: `join_next` returns
+    /// them, cancelled (or with their result if they finished first).
+    pub fn abort_all(&mut self) {
+        for (_, entry) in self.tasks.iter() {
+            entry.handle.abort();
+        }
+    }
+
+    /// Tasks in the set (not yet returned by `join_next`).
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether the set holds no task.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl<T: 'static> Default for JoinSet<T> {
+    fn default() -> JoinSet<T> {
+        JoinSet::new()
+    }
+}
+
+impl<T> Drop for JoinSet<T> {
+    fn drop(&mut self) {
+        for (_, entry) in self.tasks.iter() {
+            entry.handle.abort();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinSet")
+            .field("len", &self.tasks.len())
+            .finish()
+    }
+}
