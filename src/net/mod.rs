@@ -7,6 +7,7 @@ mod recv_multishot;
 mod tcp_listener;
 mod tcp_stream;
 
+pub use addr::ToSocketAddrs;
 pub use recv_multishot::RecvMultishot;
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;

@@ -1,10 +1,11 @@
-use super::addr::to_inet;
+use super::addr::{no_address, resolve_here, to_inet};
 use super::TcpStream;
+use super::ToSocketAddrs;
 use crate::driver::op::Accept;
 use crate::driver::SharedFd;
 use socket2::{Domain, SockRef, Socket, Type};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 /// Connections backlog passed to `listen(2)` (the kernel caps it at
@@ -33,7 +34,8 @@ pub struct TcpListener {
 impl TcpListener {
     /// Bind to `addr` and listen with a backlog of 1024 (SO_REUSEADDR on, so
     /// a restarted server can rebind at once). Not async: binding does not
-    /// wait. Tries each resolved address in turn.
+    /// wait — and a host name (rather than an IP address) is looked up on
+    /// the calling thread. Tries each resolved address in turn.
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         Self::bind_each(addr, false)
     }
@@ -66,18 +68,13 @@ impl TcpListener {
     /// Bind the first resolved address that works.
     fn bind_each(addr: impl ToSocketAddrs, reuse_port: bool) -> io::Result<TcpListener> {
         let mut last = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in resolve_here(&addr)? {
             match Self::bind_one(addr, reuse_port) {
                 Ok(listener) => return Ok(listener),
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "could not resolve to any address",
-            )
-        }))
+        Err(last.unwrap_or_else(no_address))
     }
 
     fn bind_one(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {

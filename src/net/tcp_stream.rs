@@ -1,12 +1,13 @@
-use super::addr::{each_addr, to_inet};
+use super::addr::{each_addr, resolve, to_inet};
 use super::RecvMultishot;
+use super::ToSocketAddrs;
 use crate::buf::{self, BufResult, BufRing, IoBuf, IoBufMut};
 use crate::driver::op::{self, Connect, Recv, Send};
 use crate::driver::{read_stream, SharedFd};
 use socket2::{Domain, SockRef, Socket, Type};
 use std::future::poll_fn;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 /// A TCP connection. Reads and writes are io_uring `recv`/`send`
@@ -39,14 +40,17 @@ impl TcpStream {
         }
     }
 
-    /// Connect to `addr`, trying each resolved address in turn.
+    /// Connect to `addr`, trying each resolved address in turn. A host
+    /// name is looked up on the blocking pool, not on this thread (see
+    /// [`ToSocketAddrs`]).
     ///
     /// A port nobody listens on gives `ConnectionRefused`.
     ///
     /// Cancel-safety: dropping the future cancels the attempt and closes
     /// its socket.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        each_addr(addr, |addr| async move {
+        let addrs = resolve(&addr).await?;
+        each_addr(addrs, |addr| async move {
             let socket = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
             let fd = SharedFd::new(OwnedFd::from(socket));
             Connect::submit(&fd, addr).await?;

@@ -67,6 +67,8 @@ impl Builder {
     /// whole build with that core's error.
     pub fn build(&self) -> io::Result<Pool> {
         let allowed = cpu::allowed()?;
+        // Threads not tied to a core (the blocking pool) run on these.
+        cpu::remember_process_cpus(&allowed);
         let placement = self.placement(&allowed)?;
         Pool::start(placement, self.entries)
     }

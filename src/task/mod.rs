@@ -9,6 +9,7 @@
 //! the order they finish and cancels what it still holds when dropped; a
 //! [`TaskGroup`] succeeds or fails as a whole (asyncio's `TaskGroup`).
 
+mod blocking;
 mod cell;
 pub(crate) mod executor;
 mod group;
@@ -17,6 +18,9 @@ mod join_set;
 mod waker;
 mod yield_now;
 
+pub use blocking::{
+    blocking_threads, set_blocking_keep_alive, set_max_blocking_threads, spawn_blocking,
+};
 pub(crate) use executor::{CurrentTask, Executor};
 pub use group::TaskGroup;
 pub use join::{JoinError, JoinHandle};
