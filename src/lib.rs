@@ -117,6 +117,7 @@ mod metrics;
 pub mod net;
 pub mod pool;
 mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -252,3 +252,24 @@ fn dropping_a_group_or_its_join_cancels_the_tasks() {
         });
     });
 }
+
+#[test]
+fn try_join_next_sheds_finished_tasks_without_waiting() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let mut set = JoinSet::new();
+            assert!(set.try_join_next().is_none(), "empty");
+            set.spawn(async { 1 });
+            set.spawn(async {
+                sleep(Duration::from_secs(3600)).await;
+                2
+            });
+            assert!(set.try_join_next().is_none(), "not polled yet");
+            corio::task::yield_now().await;
+            corio::task::yield_now().await;
+            assert_eq!(set.try_join_next().unwrap().unwrap(), 1);
+            assert!(set.try_join_next().is_none(), "the other one sleeps");
+            assert_eq!(set.len(), 1);
+        });
+    });
+}

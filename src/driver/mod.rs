@@ -17,6 +17,7 @@ mod fd;
 mod files;
 pub(crate) mod op;
 mod setup;
+pub(crate) mod signal;
 mod slots;
 mod stream_read;
 

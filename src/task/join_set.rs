@@ -135,38 +135,50 @@ impl<T: 'static> JoinSet<T> {
             return Poll::Ready(None);
         }
         loop {
-            let indices = {
-                let mut ready = self.ready.lock();
-                if ready.indices.is_empty() {
-                    let replaced = ready.parent.replace(cx.waker().clone());
-                    drop(ready);
-                    drop(replaced);
-                    return Poll::Pending;
-                }
-                std::mem::take(&mut ready.indices)
-            };
-            let mut found = None;
-            let mut rest = indices.into_iter();
-            for index in rest.by_ref() {
-                let Some(entry) = self.tasks.get_mut(index) else {
-                    continue;
-                };
-                let mut task_cx = Context::from_waker(&entry.waker);
-                if let Poll::Ready(result) = Pin::new(&mut entry.handle).poll(&mut task_cx) {
-                    self.tasks.remove(index);
-                    found = Some(result);
-                    break;
-                }
-            }
-            // Indices not looked at yet go back for the next call.
-            let rest: Vec<usize> = rest.collect();
-            if !rest.is_empty() {
-                self.ready.lock().indices.extend(rest);
-            }
-            if let Some(result) = found {
+            if let Some(result) = self.take_finished() {
                 return Poll::Ready(Some(result));
             }
+            let mut ready = self.ready.lock();
+            if ready.indices.is_empty() {
+                let replaced = ready.parent.replace(cx.waker().clone());
+                drop(ready);
+                // Dropped outside the lock: a waker's drop is foreign code.
+                drop(replaced);
+                return Poll::Pending;
+            }
+            // A task reported in between: look again.
         }
+    }
+
+    /// A task that has already finished, without waiting: `None` if none
+    /// has (or the set is empty). Lets a long-lived set (the connections of
+    /// a server) shed its finished tasks as it goes.
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.take_finished()
+    }
+
+    /// Poll the tasks reported since the last look; the first finished one.
+    fn take_finished(&mut self) -> Option<Result<T, JoinError>> {
+        let indices = std::mem::take(&mut self.ready.lock().indices);
+        let mut found = None;
+        let mut rest = indices.into_iter();
+        for index in rest.by_ref() {
+            let Some(entry) = self.tasks.get_mut(index) else {
+                continue;
+            };
+            let mut task_cx = Context::from_waker(&entry.waker);
+            if let Poll::Ready(result) = Pin::new(&mut entry.handle).poll(&mut task_cx) {
+                self.tasks.remove(index);
+                found = Some(result);
+                break;
+            }
+        }
+        // Indices not looked at yet go back for the next call.
+        let rest: Vec<usize> = rest.collect();
+        if !rest.is_empty() {
+            self.ready.lock().indices.extend(rest);
+        }
+        found
     }
 
     /// Abort every task in the set. They stay in it: `join_next` returns
