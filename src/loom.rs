@@ -1,24 +1,26 @@
 //! What the cross-thread wake protocol is built from: std's atomics and
 //! mutex, and the eventfd that ends a ring's sleep — or, when the crate is
-//! built for the model checker (`RUSTFLAGS="--cfg loom" cargo test --lib
+//! built for the model checker (`RUSTFLAGS="--cfg corio_loom" cargo test --lib
 //! --release loom`), loom's models of them, so that every interleaving of
-//! wakers against the run loop can be explored (as tokio does).
+//! wakers against the run loop can be explored (as tokio does). The cfg is
+//! corio's own: dependencies that react to a plain `--cfg loom`
+//! (event-listener, under async-channel) would want loom themselves.
 
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, corio_loom)))]
 pub(crate) use crate::driver::EventFd;
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, corio_loom)))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, corio_loom)))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, corio_loom))]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-#[cfg(all(test, loom))]
+#[cfg(all(test, corio_loom))]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
-#[cfg(all(test, loom))]
+#[cfg(all(test, corio_loom))]
 pub(crate) use model::EventFd;
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, corio_loom))]
 mod model {
     use loom::sync::{Condvar, Mutex};
     use std::os::fd::RawFd;

@@ -319,3 +319,41 @@ fn matrix_the_block_on_future_is_woken_from_other_threads_and_runtimes() {
         assert_eq!(out, 4);
     });
 }
+
+#[test]
+fn matrix_with_eventfd_wake_ups_only() {
+    with_time_limit(LIMIT, || {
+        // The other mechanism: a waker on another ring writes the eventfd
+        // instead of posting a completion with MSG_RING.
+        let rt = corio::Builder::new()
+            .wake_with_msg_ring(false)
+            .build()
+            .unwrap();
+        for origin in ORIGINS {
+            let (tx, rx) = oneshot::channel::<u32>();
+            let out = wake_task_from(
+                &rt,
+                origin,
+                async move { rx.await.expect("sent") },
+                move || tx.send(5).unwrap(),
+            );
+            assert_eq!(out, 5, "{origin:?}");
+        }
+    });
+}
+
+#[test]
+fn a_wake_sent_by_a_block_on_that_returns_at_once_arrives() {
+    with_time_limit(LIMIT, || {
+        // The waker's runtime queues a MSG_RING wake for the sleeping one
+        // and its block_on returns in the same turn: the wake must leave
+        // anyway (it waited for a next block_on that never came).
+        for _ in 0..20 {
+            let (tx, rx) = oneshot::channel::<u32>();
+            let sleeper = thread::spawn(move || corio::block_on(rx));
+            thread::sleep(Duration::from_millis(10));
+            corio::block_on(async move { tx.send(1).unwrap() });
+            assert_eq!(sleeper.join().unwrap().unwrap(), 1);
+        }
+    });
+}

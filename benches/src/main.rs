@@ -10,6 +10,7 @@
 
 mod alloc;
 mod chart;
+mod cross_core;
 mod echo;
 mod file;
 mod micro;
@@ -98,7 +99,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: corio-bench <all|echo|scale|file|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
+        "usage: corio-bench <all|echo|scale|file|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
          [--contenders a,b,...] [--cases CxS,...] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
@@ -174,10 +175,12 @@ fn main() -> ExitCode {
         "all" => echo::run(&mode, &echo_contenders, &mut report)
             .and_then(|()| echo::scale(&mode, &echo_contenders, &mut report))
             .and_then(|()| file::run(&mode, &all, &mut report))
+            .and_then(|()| cross_core::run(&mode, &mut report))
             .map(|()| micro::add_to(&mut report)),
         "echo" => echo::run(&mode, &echo_contenders, &mut report),
         "scale" => echo::scale(&mode, &echo_contenders, &mut report),
         "file" => file::run(&mode, &all, &mut report),
+        "cross-core" => cross_core::run(&mode, &mut report),
         _ => return usage(),
     };
     if let Err(e) = result {

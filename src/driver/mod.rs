@@ -11,7 +11,7 @@ mod completion;
 pub(crate) mod cpu;
 mod enter;
 // Under loom the wake protocol uses a model of the eventfd (crate::loom).
-#[cfg_attr(all(test, loom), allow(dead_code))]
+#[cfg_attr(all(test, corio_loom), allow(dead_code))]
 mod eventfd;
 mod fd;
 mod files;
@@ -22,7 +22,7 @@ mod slots;
 mod stream_read;
 
 pub(crate) use completion::Completion;
-#[cfg(not(all(test, loom)))]
+#[cfg(not(all(test, corio_loom)))]
 pub(crate) use eventfd::EventFd;
 pub(crate) use fd::{Detach, SharedFd};
 pub(crate) use files::FileTable;
@@ -34,7 +34,7 @@ pub(crate) use cell::{DriverCell, Handle};
 use enter::RingFd;
 use io_uring::{opcode, squeue, types, IoUring};
 use setup::Mode;
-use slots::{Key, Lifecycle, Slots, CANCEL_TAG, WAKE_TAG};
+use slots::{Key, Lifecycle, Slots, CANCEL_TAG, MSG_WAKE_TAG, WAKE_TAG};
 pub(crate) use slots::{Polled, Ready};
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -86,6 +86,12 @@ pub(crate) struct Driver {
     wake_armed: bool,
     /// `io_uring_enter` calls made so far.
     pub(crate) enter_calls: u64,
+    /// The kernel has IORING_OP_MSG_RING.
+    msg_ring: bool,
+    /// A wake of another ring is queued and not yet submitted.
+    wakes_queued: bool,
+    /// This ring's descriptor (for telling a wake of itself apart).
+    raw_fd: std::os::fd::RawFd,
     /// Times `io_uring_enter` reported EBADR: the kernel dropped
     /// completions (its overflow list could not grow).
     pub(crate) completions_lost: u64,
@@ -119,6 +125,8 @@ impl Driver {
             ));
         }
         let files = Rc::new(FileTable::new(ring.as_raw_fd()));
+        let msg_ring = setup::has_msg_ring(&ring);
+        let raw_fd = ring.as_raw_fd();
         Ok(Driver {
             ring_fd: RingFd::new(ring.as_raw_fd()),
             ring: Some(ring),
@@ -128,6 +136,9 @@ impl Driver {
             wake_buf: Box::new(0),
             wake_armed: false,
             enter_calls: 0,
+            msg_ring,
+            wakes_queued: false,
+            raw_fd,
             completions_lost: 0,
             probe_wanted: false,
             next_buf_group: 0,
@@ -190,6 +201,40 @@ impl Driver {
                 self.slots.remove_unsubmitted(key);
                 Err(e)
             }
+        }
+    }
+
+    /// This ring's descriptor, for other rings to wake it with
+    /// [`Driver::wake_ring`]; `None` if the kernel lacks IORING_OP_MSG_RING.
+    pub(crate) fn msg_ring_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.msg_ring.then_some(self.raw_fd)
+    }
+
+    /// Wake the ring `target` (sleeping in `io_uring_enter`) by posting a
+    /// completion to it from this ring (IORING_OP_MSG_RING). The request
+    /// goes out with this ring's next enter, which its loop makes at the end
+    /// of the current turn; its own completion is skipped. False if this
+    /// ring cannot (no MSG_RING, shut down, or `target` is itself).
+    pub(crate) fn wake_ring(&mut self, target: std::os::fd::RawFd) -> bool {
+        if !self.msg_ring || self.ring.is_none() || target == self.raw_fd {
+            return false;
+        }
+        let entry = opcode::MsgRingData::new(types::Fd(target), 0, MSG_WAKE_TAG, None)
+            .build()
+            .flags(squeue::Flags::SKIP_SUCCESS)
+            .user_data(CANCEL_TAG);
+        // SAFETY: a MSG_RING request carries no pointers.
+        let queued = unsafe { self.push(entry) }.is_ok();
+        self.wakes_queued |= queued;
+        queued
+    }
+
+    /// Submit the wakes of other rings still queued: the loop is about to
+    /// stop entering the kernel (its `block_on` returns), and another
+    /// runtime may be asleep waiting for one of them.
+    pub(crate) fn flush_wakes(&mut self) {
+        if self.wakes_queued {
+            let _ = self.enter(0, None);
         }
     }
 
@@ -377,6 +422,10 @@ impl Driver {
         let to_submit = ring.submission().len() as u32;
         let flags = IORING_ENTER_GETEVENTS;
         self.enter_calls += 1;
+        // Whatever was queued leaves now (unless the kernel refuses the
+        // whole call, which only a signal or a full CQ does: then the loop
+        // enters again at once).
+        self.wakes_queued = false;
         let res = if let Some(timeout) = timeout {
             let ts = types::Timespec::from(timeout);
             let args = types::SubmitArgs::new().timespec(&ts);
@@ -422,7 +471,7 @@ impl Driver {
         };
         for cqe in ring.completion() {
             match cqe.user_data() {
-                CANCEL_TAG => {}
+                CANCEL_TAG | MSG_WAKE_TAG => {}
                 WAKE_TAG => self.wake_armed = false,
                 data => self.slots.complete(data, cqe.result(), cqe.flags()),
             }

@@ -82,3 +82,12 @@ pub(crate) fn unavailable(err: io::Error) -> io::Error {
         format!("io_uring is unavailable: {why} (io_uring_setup: {err})"),
     )
 }
+
+/// Whether the kernel has IORING_OP_MSG_RING (5.18), which lets one ring
+/// post a completion to another — how a core wakes a sleeping one without
+/// an eventfd write.
+pub(crate) fn has_msg_ring(ring: &IoUring) -> bool {
+    let mut probe = io_uring::Probe::new();
+    ring.submitter().register_probe(&mut probe).is_ok()
+        && probe.is_supported(io_uring::opcode::MsgRingData::CODE)
+}

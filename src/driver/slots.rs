@@ -24,6 +24,9 @@ pub(crate) struct Key {
 pub(crate) const CANCEL_TAG: u64 = u64::MAX;
 /// `user_data` of the eventfd read that wakes a sleeping ring.
 pub(crate) const WAKE_TAG: u64 = u64::MAX - 1;
+/// `user_data` of the completion another ring posts to wake this one
+/// (IORING_OP_MSG_RING): it carries nothing but the wake-up.
+pub(crate) const MSG_WAKE_TAG: u64 = u64::MAX - 2;
 
 /// No buffer group: the operation does not select provided buffers.
 const NO_GROUP: u16 = u16::MAX;

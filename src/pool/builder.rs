@@ -16,7 +16,7 @@ pub struct Builder {
     cores: Option<usize>,
     cpus: Option<Vec<usize>>,
     pin: bool,
-    entries: u32,
+    runtime: crate::Builder,
 }
 
 impl Builder {
@@ -27,7 +27,7 @@ impl Builder {
             cores: None,
             cpus: None,
             pin: true,
-            entries: 256,
+            runtime: crate::Builder::new(),
         }
     }
 
@@ -54,7 +54,14 @@ impl Builder {
     /// Submission queue entries of each core's ring (as
     /// [`corio::Builder::entries`](crate::Builder::entries)).
     pub fn entries(mut self, entries: u32) -> Builder {
-        self.entries = entries.max(1);
+        self.runtime = self.runtime.entries(entries);
+        self
+    }
+
+    /// How a core sleeping in the kernel is woken by another core (as
+    /// [`corio::Builder::wake_with_msg_ring`](crate::Builder::wake_with_msg_ring)).
+    pub fn wake_with_msg_ring(mut self, enabled: bool) -> Builder {
+        self.runtime = self.runtime.wake_with_msg_ring(enabled);
         self
     }
 
@@ -70,7 +77,7 @@ impl Builder {
         // Threads not tied to a core (the blocking pool) run on these.
         cpu::remember_process_cpus(&allowed);
         let placement = self.placement(&allowed)?;
-        Pool::start(placement, self.entries)
+        Pool::start(placement, self.runtime.clone())
     }
 
     /// Which CPU each core runs on (`None`: unpinned).

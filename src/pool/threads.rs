@@ -71,16 +71,20 @@ impl Pool {
     }
 
     /// Start one core per entry of `placement` (its CPU, if pinned).
-    pub(crate) fn start(placement: Vec<Option<usize>>, entries: u32) -> io::Result<Pool> {
+    pub(crate) fn start(
+        placement: Vec<Option<usize>>,
+        runtime: crate::Builder,
+    ) -> io::Result<Pool> {
         let mut threads = Vec::with_capacity(placement.len());
         let mut started = Vec::with_capacity(placement.len());
         let mut gos = Vec::with_capacity(placement.len());
         for (index, cpu) in placement.into_iter().enumerate() {
             let (started_tx, started_rx) = mpsc::channel();
             let (go_tx, go_rx) = mpsc::channel::<Arc<PoolShared>>();
+            let runtime = runtime.clone();
             let thread = thread::Builder::new()
                 .name(format!("corio-core-{index}"))
-                .spawn(move || core_main(CoreId(index), cpu, entries, started_tx, go_rx))?;
+                .spawn(move || core_main(CoreId(index), cpu, runtime, started_tx, go_rx))?;
             threads.push(thread);
             started.push(started_rx);
             gos.push(go_tx);
@@ -328,7 +332,7 @@ impl PoolShared {
 fn core_main(
     id: CoreId,
     cpu: Option<usize>,
-    entries: u32,
+    runtime: crate::Builder,
     started: mpsc::Sender<io::Result<Arc<Shared>>>,
     go: mpsc::Receiver<Arc<PoolShared>>,
 ) {
@@ -341,7 +345,7 @@ fn core_main(
             return;
         }
     }
-    let rt = match crate::Builder::new().entries(entries).build() {
+    let rt = match runtime.build() {
         Ok(rt) => rt,
         Err(e) => {
             let _ = started.send(Err(e));

@@ -18,6 +18,17 @@ pub(crate) fn driver() -> Option<Handle> {
         .flatten()
 }
 
+/// Wake the ring `target` from the ring of the runtime running here, if
+/// one runs and can (see `Driver::wake_ring`).
+pub(crate) fn wake_ring_from_here(target: std::os::fd::RawFd) -> bool {
+    with_core(|core| {
+        core.driver
+            .try_with(|driver| driver.wake_ring(target))
+            .unwrap_or(false)
+    })
+    .unwrap_or(false)
+}
+
 /// The running runtime's fixed-file table, if any.
 pub(crate) fn files() -> Option<Rc<crate::driver::FileTable>> {
     with_core(|core| core.files.clone())

@@ -31,11 +31,14 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(entries: u32) -> std::io::Result<Core> {
+    pub(crate) fn new(entries: u32, msg_ring_wake: bool) -> std::io::Result<Core> {
         let shared = Arc::new(Shared::new()?);
         let executor = Rc::new(Executor::new(shared.clone()));
         let current = executor.current_task();
         let driver = Driver::new(entries, shared.eventfd().as_raw_fd(), current)?;
+        if let Some(ring) = driver.msg_ring_fd().filter(|_| msg_ring_wake) {
+            shared.wake_with_msg_ring(ring);
+        }
         let files = driver.files.clone();
         Ok(Core {
             files,

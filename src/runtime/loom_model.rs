@@ -1,5 +1,5 @@
 //! Model check of the cross-thread wake protocol with loom:
-//! `RUSTFLAGS="--cfg loom" cargo test --lib --release loom`.
+//! `RUSTFLAGS="--cfg corio_loom" cargo test --lib --release loom`.
 //!
 //! The real [`Shared`] and [`TaskWaker`] run against a loop reduced to the
 //! protocol: take the wakes, "poll" what was woken (clear its queued flag,

@@ -9,7 +9,7 @@
 
 pub(crate) mod context;
 mod core;
-#[cfg(all(test, loom))]
+#[cfg(all(test, corio_loom))]
 mod loom_model;
 mod run_loop;
 pub(crate) mod shared;
@@ -22,6 +22,11 @@ use std::rc::Rc;
 
 /// Entries in a ring built by [`Runtime::new`].
 const DEFAULT_ENTRIES: u32 = 256;
+
+/// Whether sleeping runtimes are woken from other rings with MSG_RING by
+/// default (see [`Builder::wake_with_msg_ring`]; chosen by measurement,
+/// `corio-bench cross-core`).
+const MSG_RING_WAKE_DEFAULT: bool = true;
 
 /// A corio runtime: one io_uring, its tasks and timers, on this thread.
 ///
@@ -121,6 +126,7 @@ impl fmt::Debug for Runtime {
 #[derive(Debug, Clone)]
 pub struct Builder {
     entries: u32,
+    msg_ring_wake: bool,
 }
 
 impl Builder {
@@ -128,6 +134,7 @@ impl Builder {
     pub fn new() -> Builder {
         Builder {
             entries: DEFAULT_ENTRIES,
+            msg_ring_wake: MSG_RING_WAKE_DEFAULT,
         }
     }
 
@@ -140,10 +147,23 @@ impl Builder {
         self
     }
 
+    /// How a task of this runtime, woken from a thread that runs another
+    /// corio runtime while this one sleeps in the kernel, wakes it: with a
+    /// completion posted from the waker's ring (IORING_OP_MSG_RING, Linux
+    /// 5.18; it leaves with that ring's next `io_uring_enter`, so the
+    /// waker makes no system call of its own) — or, with `false` (and on
+    /// kernels without MSG_RING, and from threads without a runtime), with
+    /// a write to an eventfd whose read the sleeping ring keeps armed.
+    /// Either way only the first wake after the loop fell asleep pays.
+    pub fn wake_with_msg_ring(mut self, enabled: bool) -> Builder {
+        self.msg_ring_wake = enabled;
+        self
+    }
+
     /// Create the ring and the runtime on the calling thread.
     pub fn build(&self) -> io::Result<Runtime> {
         Ok(Runtime {
-            core: Rc::new(core::Core::new(self.entries)?),
+            core: Rc::new(core::Core::new(self.entries, self.msg_ring_wake)?),
         })
     }
 }

@@ -16,6 +16,7 @@
 
 use crate::loom::{AtomicUsize, EventFd, Mutex, Ordering};
 use crate::task::Schedule;
+use std::sync::atomic::AtomicI32;
 
 /// Task id of the future passed to `block_on` (it is not a spawned task).
 pub(crate) const MAIN_TASK: usize = usize::MAX;
@@ -52,6 +53,9 @@ pub(crate) struct Shared {
     /// `SLEEPING | REMOTE | MAIN`.
     state: AtomicUsize,
     eventfd: EventFd,
+    /// This runtime's ring, for a waker on another ring to wake it with
+    /// IORING_OP_MSG_RING; -1: wake it through the eventfd only.
+    msg_ring: AtomicI32,
 }
 
 impl Shared {
@@ -63,11 +67,18 @@ impl Shared {
             }),
             state: AtomicUsize::new(0),
             eventfd: EventFd::new()?,
+            msg_ring: AtomicI32::new(-1),
         })
     }
 
     pub(crate) fn eventfd(&self) -> &EventFd {
         &self.eventfd
+    }
+
+    /// Let wakers running on another corio ring wake this one with
+    /// IORING_OP_MSG_RING (`ring` is this runtime's ring descriptor).
+    pub(crate) fn wake_with_msg_ring(&self, ring: std::os::fd::RawFd) {
+        self.msg_ring.store(ring, Ordering::Release);
     }
 
     /// Wake a task (or, with [`MAIN_TASK`], the `block_on` future) from
@@ -110,6 +121,8 @@ impl Shared {
     pub(crate) fn close(&self) -> Vec<Remote> {
         let mut queue = self.lock();
         queue.closed = true;
+        // The ring is about to close (and its number to be reused).
+        self.msg_ring.store(-1, Ordering::Release);
         std::mem::take(&mut queue.items)
     }
 
@@ -127,8 +140,20 @@ impl Shared {
             })
             .unwrap_or_else(|s| s);
         if before & SLEEPING != 0 {
-            self.eventfd.notify();
+            self.notify();
         }
+    }
+
+    /// End the loop's sleep: from a waker on another corio ring, with a
+    /// completion posted by that ring (IORING_OP_MSG_RING, sent with its
+    /// next enter: no system call of its own); from anywhere else, with a
+    /// write to the eventfd whose read the sleeping ring keeps armed.
+    fn notify(&self) {
+        let ring = self.msg_ring.load(Ordering::Acquire);
+        if ring >= 0 && super::context::wake_ring_from_here(ring) {
+            return;
+        }
+        self.eventfd.notify();
     }
 
     /// Whether the `block_on` future was woken from elsewhere (clears it).

@@ -26,7 +26,7 @@ pub use group::TaskGroup;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub(crate) use waker::Schedule;
-#[cfg(all(test, loom))]
+#[cfg(all(test, corio_loom))]
 pub(crate) use waker::TaskWaker;
 pub use yield_now::yield_now;
 
