@@ -477,3 +477,93 @@ fn a_task_on_one_core_is_woken_from_another_core() {
         assert_eq!(out, vec![7, 0]);
     });
 }
+
+/// Whichever of an accept and the shutdown request comes first.
+async fn accept_or_shutdown(
+    listener: &corio::net::TcpListener,
+) -> Option<std::io::Result<(corio::net::TcpStream, std::net::SocketAddr)>> {
+    let mut accept = std::pin::pin!(listener.accept());
+    let mut stop = std::pin::pin!(pool::shutdown_requested());
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(r) = accept.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Some(r));
+        }
+        if stop.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+use std::future::Future as _;
+
+#[test]
+fn every_core_serves_loopback_clients_on_one_reuseport_port() {
+    with_time_limit(LIMIT, || {
+        let pool = Pool::builder().cores(3).pin(false).build().unwrap();
+        // A free port for the whole group.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        let bound = Arc::new(AtomicUsize::new(0));
+        let b = bound.clone();
+        let handle = pool.handle();
+        let clients = std::thread::spawn(move || {
+            assert!(wait_for(Duration::from_secs(10), || b
+                .load(Ordering::SeqCst)
+                == 3));
+            use std::io::{Read, Write};
+            for conn in 0..48u32 {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                for round in 0..5u32 {
+                    let msg: Vec<u8> = (0..(1 + conn * 97 + round * 13) % 5000 + 1)
+                        .map(|i| (i ^ conn ^ round) as u8)
+                        .collect();
+                    s.write_all(&msg).unwrap();
+                    let mut back = vec![0; msg.len()];
+                    s.read_exact(&mut back).unwrap();
+                    assert_eq!(back, msg, "connection {conn}, round {round}");
+                }
+            }
+            handle.request_shutdown();
+        });
+        let served = pool.run(move |_| {
+            let bound = bound.clone();
+            async move {
+                let listener = corio::net::TcpListener::bind_reuseport(addr).unwrap();
+                bound.fetch_add(1, Ordering::SeqCst);
+                let mut conns = corio::task::JoinSet::new();
+                let mut served = 0;
+                while let Some(accepted) = accept_or_shutdown(&listener).await {
+                    let (stream, _) = accepted.unwrap();
+                    served += 1;
+                    conns.spawn(async move {
+                        let mut buf = Vec::with_capacity(8192);
+                        loop {
+                            let (res, b) = stream.read(buf).await;
+                            if !matches!(res, Ok(n) if n > 0) {
+                                return;
+                            }
+                            let (res, b) = stream.write_all(b).await;
+                            res.unwrap();
+                            buf = b;
+                        }
+                    });
+                }
+                while conns.join_next().await.is_some() {}
+                served
+            }
+        });
+        clients.join().expect("every byte came back");
+        println!("connections per core: {served:?}");
+        assert_eq!(served.iter().sum::<usize>(), 48);
+        assert!(
+            served.iter().filter(|&&n| n > 0).count() >= 2,
+            "the kernel spread the connections over the cores: {served:?}"
+        );
+    });
+}

@@ -6,6 +6,8 @@
 //! cargo run --release -p corio-bench -- all --quick    # 1–2 minutes
 //! cargo run --release -p corio-bench -- all --smoke    # CI: every contender, every byte checked
 //! cargo run --release -p corio-bench -- echo --contenders corio,tokio
+//! cargo run --release -p corio-bench -- echo --server-cores 1,2,4   # multi-core servers
+//! cargo run --release -p corio-bench -- cross-core                  # messages between cores
 //! ```
 
 mod alloc;
@@ -37,6 +39,8 @@ pub struct Mode {
     pub measure: Duration,
     /// Echo cases (connections, size) given with `--cases CxS,...`.
     pub cases: Option<Vec<(usize, usize)>>,
+    /// Server cores of the multi-core echo (`--server-cores 1,2,4`).
+    pub server_cores: Option<Vec<usize>>,
 }
 
 impl Mode {
@@ -44,6 +48,12 @@ impl Mode {
         let smoke = args.iter().any(|a| a == "--smoke");
         let quick = args.iter().any(|a| a == "--quick");
         let reps = arg_value(args, "--reps").and_then(|v| v.parse().ok());
+        let server_cores = arg_value(args, "--server-cores").map(|v| {
+            v.split(',')
+                .filter_map(|n| n.parse().ok())
+                .filter(|&n| n > 0)
+                .collect()
+        });
         let cases = arg_value(args, "--cases").map(|v| {
             v.split(',')
                 .filter_map(|c| {
@@ -60,6 +70,7 @@ impl Mode {
                 warmup: Duration::from_millis(100),
                 measure: Duration::from_millis(200),
                 cases,
+                server_cores,
             }
         } else if quick {
             Mode {
@@ -69,6 +80,7 @@ impl Mode {
                 warmup: Duration::from_millis(200),
                 measure: Duration::from_millis(800),
                 cases,
+                server_cores,
             }
         } else {
             Mode {
@@ -85,6 +97,7 @@ impl Mode {
                         .unwrap_or(2.0),
                 ),
                 cases,
+                server_cores,
             }
         }
     }
@@ -100,7 +113,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 fn usage() -> ExitCode {
     eprintln!(
         "usage: corio-bench <all|echo|scale|file|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
-         [--contenders a,b,...] [--cases CxS,...] [--out FILE]\n\
+         [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
     );
@@ -142,6 +155,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if cmd == "serve-multi" {
+        let name = args.get(1).map(String::as_str).unwrap_or("");
+        let cores = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1);
+        return match echo::multi::serve_child(name, cores) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name} multi-core server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if cmd == "serve" {
         let name = args.get(1).map(String::as_str).unwrap_or("");
         return match echo::serve_child(name) {
@@ -162,6 +186,15 @@ fn main() -> ExitCode {
         .collect();
     sys::raise_nofile();
     let mut report = report::Report::default();
+    // N = 1, 2, 4 where the machine has room for load generators beside
+    // them; on a small machine only N = 1 means anything.
+    let server_cores = mode.server_cores.clone().unwrap_or_else(|| {
+        if sys::cpus() >= 8 {
+            vec![1, 2, 4]
+        } else {
+            vec![1]
+        }
+    });
     let mut all: Vec<&str> = echo::servers::CONTENDERS
         .iter()
         .chain(file::workers::READ_CONTENDERS)
@@ -174,9 +207,13 @@ fn main() -> ExitCode {
     let result = match cmd {
         "all" => echo::run(&mode, &echo_contenders, &mut report)
             .and_then(|()| echo::scale(&mode, &echo_contenders, &mut report))
+            .and_then(|()| echo::multi::run(&mode, &server_cores, &mut report))
             .and_then(|()| file::run(&mode, &all, &mut report))
             .and_then(|()| cross_core::run(&mode, &mut report))
             .map(|()| micro::add_to(&mut report)),
+        "echo" if mode.server_cores.is_some() => {
+            echo::multi::run(&mode, &server_cores, &mut report)
+        }
         "echo" => echo::run(&mode, &echo_contenders, &mut report),
         "scale" => echo::scale(&mode, &echo_contenders, &mut report),
         "file" => file::run(&mode, &all, &mut report),

@@ -18,6 +18,21 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Let the calling thread (and threads it starts later) run on `cpus`.
+pub fn pin_to_cpus(cpus: &[usize]) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; the libc macros index within it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &cpu in cpus {
+            libc::CPU_SET(cpu, &mut set);
+        }
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Number of CPUs online. Not `available_parallelism`: that follows this
 /// process's affinity mask, and a child spawned by the pinned load
 /// generator inherits a one-CPU mask — it would then never pin itself to

@@ -3,6 +3,7 @@
 //! CPU time and heap allocations per message.
 
 pub mod loadgen;
+pub mod multi;
 pub mod servers;
 
 use crate::report::{fmt_ratio, Report};
@@ -36,8 +37,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(contender: &str) -> io::Result<Server> {
+        Server::start_args(&["serve", contender])
+    }
+
+    /// A server child started with these arguments (`serve NAME`,
+    /// `serve-multi NAME N`); it prints its port first.
+    pub fn start_args(args: &[&str]) -> io::Result<Server> {
+        let contender = args.get(1).copied().unwrap_or("?").to_owned();
         let mut child = Command::new(std::env::current_exe()?)
-            .args(["serve", contender])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -90,7 +98,14 @@ pub fn serve_child(contender: &str) -> io::Result<()> {
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     sys::set_backlog(&listener, 4096);
-    println!("PORT {}", listener.local_addr()?.port());
+    announce(listener.local_addr()?.port())?;
+    servers::serve(contender, listener)
+}
+
+/// Tell the parent the port, then answer its stats requests on stdin from
+/// a thread (and exit when it goes away).
+pub fn announce(port: u16) -> io::Result<()> {
+    println!("PORT {port}");
     io::stdout().flush()?;
     std::thread::spawn(|| {
         let stdin = io::stdin();
@@ -106,7 +121,7 @@ pub fn serve_child(contender: &str) -> io::Result<()> {
         // The parent went away: so do we.
         std::process::exit(0);
     });
-    servers::serve(contender, listener)
+    Ok(())
 }
 
 /// Measure one contender at `connections` × `size`.

@@ -5,13 +5,13 @@
 //! corio also runs as `corio-multishot`: multishot receive into a
 //! provided-buffer ring, the variant the kernel makes possible.
 
-mod compio_rt;
+pub mod compio_rt;
 mod corio_multishot_rt;
-mod corio_rt;
+pub mod corio_rt;
 mod epoll;
-mod monoio_rt;
+pub mod monoio_rt;
 mod raw_uring;
-mod tokio_rt;
+pub mod tokio_rt;
 mod tokio_uring_rt;
 
 /// Every echo contender, in report order (corio first).

@@ -10,6 +10,14 @@ pub fn serve(listener: std::net::TcpListener) -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    serve_on(&rt, listener)
+}
+
+/// Accept and echo on `listener` with runtime `rt` (either flavour).
+pub fn serve_on(
+    rt: &tokio::runtime::Runtime,
+    listener: std::net::TcpListener,
+) -> std::io::Result<()> {
     rt.block_on(async move {
         // tokio's from_std requires a non-blocking socket.
         listener.set_nonblocking(true)?;
