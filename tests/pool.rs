@@ -567,3 +567,25 @@ fn every_core_serves_loopback_clients_on_one_reuseport_port() {
         );
     });
 }
+
+#[test]
+fn the_promised_traits_hold() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    fn unpin<T: Unpin>() {}
+    fn clone<T: Clone>() {}
+    fn core_id<T: Copy + Eq + std::hash::Hash + std::fmt::Debug + Send + Sync>() {}
+    send::<pool::RemoteHandle<Vec<u8>>>();
+    unpin::<pool::RemoteHandle<Vec<u8>>>();
+    send::<pool::Handle>();
+    sync::<pool::Handle>();
+    clone::<pool::Handle>();
+    send::<Pool>();
+    sync::<Pool>();
+    core_id::<CoreId>();
+    send::<corio::sync::mpsc::Sender<String>>();
+    sync::<corio::sync::mpsc::Sender<String>>();
+    clone::<corio::sync::mpsc::Sender<String>>();
+    send::<corio::sync::mpsc::Receiver<String>>();
+    unpin::<corio::sync::mpsc::Receiver<String>>();
+}
