@@ -20,6 +20,7 @@ mod setup;
 pub(crate) mod signal;
 mod slots;
 mod stream_read;
+mod wake_target;
 
 pub(crate) use completion::Completion;
 #[cfg(not(all(test, corio_loom)))]
@@ -28,6 +29,7 @@ pub(crate) use fd::{Detach, SharedFd};
 pub(crate) use files::FileTable;
 pub(crate) use op::Parked;
 pub(crate) use stream_read::read_stream;
+pub(crate) use wake_target::WakeTarget;
 
 use crate::task::CurrentTask;
 pub(crate) use cell::{DriverCell, Handle};
@@ -88,10 +90,8 @@ pub(crate) struct Driver {
     pub(crate) enter_calls: u64,
     /// The kernel has IORING_OP_MSG_RING.
     msg_ring: bool,
-    /// A wake of another ring is queued and not yet submitted.
-    wakes_queued: bool,
-    /// This ring's descriptor (for telling a wake of itself apart).
-    raw_fd: std::os::fd::RawFd,
+    /// Tells this driver's ring apart in a [`WakeTarget`].
+    id: u64,
     /// Times `io_uring_enter` reported EBADR: the kernel dropped
     /// completions (its overflow list could not grow).
     pub(crate) completions_lost: u64,
@@ -126,7 +126,6 @@ impl Driver {
         }
         let files = Rc::new(FileTable::new(ring.as_raw_fd()));
         let msg_ring = setup::has_msg_ring(&ring);
-        let raw_fd = ring.as_raw_fd();
         Ok(Driver {
             ring_fd: RingFd::new(ring.as_raw_fd()),
             ring: Some(ring),
@@ -137,8 +136,7 @@ impl Driver {
             wake_armed: false,
             enter_calls: 0,
             msg_ring,
-            wakes_queued: false,
-            raw_fd,
+            id: wake_target::next_driver_id(),
             completions_lost: 0,
             probe_wanted: false,
             next_buf_group: 0,
@@ -204,38 +202,52 @@ impl Driver {
         }
     }
 
-    /// This ring's descriptor, for other rings to wake it with
-    /// [`Driver::wake_ring`]; `None` if the kernel lacks IORING_OP_MSG_RING.
-    pub(crate) fn msg_ring_fd(&self) -> Option<std::os::fd::RawFd> {
-        self.msg_ring.then_some(self.raw_fd)
+    /// How other corio rings wake this one while it sleeps: with
+    /// [`Driver::wake_ring`], or through `eventfd` (this ring's wake-up
+    /// eventfd). `None` if the kernel lacks IORING_OP_MSG_RING.
+    pub(crate) fn wake_target(
+        &self,
+        eventfd: std::os::fd::RawFd,
+    ) -> io::Result<Option<std::sync::Arc<WakeTarget>>> {
+        let Some(ring) = self.ring.as_ref().filter(|_| self.msg_ring) else {
+            return Ok(None);
+        };
+        let target = WakeTarget::new(self.id, ring.as_raw_fd(), eventfd)?;
+        Ok(Some(std::sync::Arc::new(target)))
     }
 
-    /// Wake the ring `target` (sleeping in `io_uring_enter`) by posting a
-    /// completion to it from this ring (IORING_OP_MSG_RING). The request
-    /// goes out with this ring's next enter, which its loop makes at the end
-    /// of the current turn; its own completion is skipped. False if this
-    /// ring cannot (no MSG_RING, shut down, or `target` is itself).
-    pub(crate) fn wake_ring(&mut self, target: std::os::fd::RawFd) -> bool {
-        if !self.msg_ring || self.ring.is_none() || target == self.raw_fd {
+    /// Wake the runtime of `target` (asleep in `io_uring_enter`) by posting
+    /// a completion to its ring from this one (IORING_OP_MSG_RING).
+    ///
+    /// The request is submitted before this returns, with a system call of
+    /// its own: the caller may block right after waking (joining a thread,
+    /// waiting on a std channel), and the runtime it woke may be what it
+    /// waits for. If the kernel reports the message undelivered, the
+    /// target's eventfd is written instead (see `MsgWake`).
+    ///
+    /// False if this ring could not send it (no MSG_RING, shut down,
+    /// `target` is this ring, or the kernel did not take the request yet):
+    /// the caller then wakes the target through its eventfd.
+    pub(crate) fn wake_ring(&mut self, target: &std::sync::Arc<WakeTarget>) -> bool {
+        if !self.msg_ring || self.ring.is_none() || target.driver == self.id {
             return false;
         }
-        let entry = opcode::MsgRingData::new(types::Fd(target), 0, MSG_WAKE_TAG, None)
-            .build()
-            .flags(squeue::Flags::SKIP_SUCCESS)
-            .user_data(CANCEL_TAG);
-        // SAFETY: a MSG_RING request carries no pointers.
-        let queued = unsafe { self.push(entry) }.is_ok();
-        self.wakes_queued |= queued;
-        queued
-    }
-
-    /// Submit the wakes of other rings still queued: the loop is about to
-    /// stop entering the kernel (its `block_on` returns), and another
-    /// runtime may be asleep waiting for one of them.
-    pub(crate) fn flush_wakes(&mut self) {
-        if self.wakes_queued {
-            let _ = self.enter(0, None);
+        let parked = Parked::new(Box::new(wake_target::MsgWake(target.clone())));
+        let key = self.slots.insert_abandoned(parked);
+        let entry =
+            opcode::MsgRingData::new(types::Fd(target.ring.as_raw_fd()), 0, MSG_WAKE_TAG, None)
+                .build()
+                .user_data(key.user_data());
+        // SAFETY: a MSG_RING request carries no pointers; the descriptor it
+        // names is kept open by the `WakeTarget` its slot holds.
+        if unsafe { self.submit_keyed(key, entry) }.is_err() {
+            return false;
         }
+        let sent = self.enter(0, None).is_ok();
+        sent && self
+            .ring
+            .as_mut()
+            .is_some_and(|r| r.submission().is_empty())
     }
 
     /// Register a provided-buffer ring of `entries` entries at `addr`; returns
@@ -422,10 +434,6 @@ impl Driver {
         let to_submit = ring.submission().len() as u32;
         let flags = IORING_ENTER_GETEVENTS;
         self.enter_calls += 1;
-        // Whatever was queued leaves now (unless the kernel refuses the
-        // whole call, which only a signal or a full CQ does: then the loop
-        // enters again at once).
-        self.wakes_queued = false;
         let res = if let Some(timeout) = timeout {
             let ts = types::Timespec::from(timeout);
             let args = types::SubmitArgs::new().timespec(&ts);

@@ -209,6 +209,12 @@ impl Slots {
         self.insert_state(Lifecycle::Pending(Wake::Nobody), NO_GROUP)
     }
 
+    /// A slot for an operation nobody waits for: `data` is finished (or
+    /// orphaned) when its completion comes (or the ring closes first).
+    pub(crate) fn insert_abandoned(&mut self, data: Parked) -> Key {
+        self.insert_state(Lifecycle::Abandoned(data), NO_GROUP)
+    }
+
     /// A slot for a multishot operation selecting buffers of `group` (if
     /// any); `queue` (empty) is reused storage for its completions.
     pub(crate) fn insert_streaming(

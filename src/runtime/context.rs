@@ -20,7 +20,7 @@ pub(crate) fn driver() -> Option<Handle> {
 
 /// Wake the ring `target` from the ring of the runtime running here, if
 /// one runs and can (see `Driver::wake_ring`).
-pub(crate) fn wake_ring_from_here(target: std::os::fd::RawFd) -> bool {
+pub(crate) fn wake_ring_from_here(target: &std::sync::Arc<crate::driver::WakeTarget>) -> bool {
     with_core(|core| {
         core.driver
             .try_with(|driver| driver.wake_ring(target))

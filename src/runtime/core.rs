@@ -36,8 +36,10 @@ impl Core {
         let executor = Rc::new(Executor::new(shared.clone()));
         let current = executor.current_task();
         let driver = Driver::new(entries, shared.eventfd().as_raw_fd(), current)?;
-        if let Some(ring) = driver.msg_ring_fd().filter(|_| msg_ring_wake) {
-            shared.wake_with_msg_ring(ring);
+        if msg_ring_wake {
+            if let Some(target) = driver.wake_target(shared.eventfd().as_raw_fd())? {
+                shared.wake_with_msg_ring(target);
+            }
         }
         let files = driver.files.clone();
         Ok(Core {

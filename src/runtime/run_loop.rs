@@ -32,9 +32,6 @@ impl Core {
                 let polled = future.as_mut().poll(&mut cx);
                 drop(polling);
                 if let Poll::Ready(output) = polled {
-                    // Wakes of other rings this turn queued must not wait
-                    // for a next `block_on` that may never come.
-                    self.driver.with(|driver| driver.flush_wakes());
                     return output;
                 }
             }

@@ -14,9 +14,10 @@
 //!   stays awake; if the swap came first, the waker sees `SLEEPING` and
 //!   writes the eventfd, whose armed read ends the sleep.
 
+use crate::driver::WakeTarget;
 use crate::loom::{AtomicUsize, EventFd, Mutex, Ordering};
 use crate::task::Schedule;
-use std::sync::atomic::AtomicI32;
+use std::sync::Arc;
 
 /// Task id of the future passed to `block_on` (it is not a spawned task).
 pub(crate) const MAIN_TASK: usize = usize::MAX;
@@ -54,8 +55,10 @@ pub(crate) struct Shared {
     state: AtomicUsize,
     eventfd: EventFd,
     /// This runtime's ring, for a waker on another ring to wake it with
-    /// IORING_OP_MSG_RING; -1: wake it through the eventfd only.
-    msg_ring: AtomicI32,
+    /// IORING_OP_MSG_RING; `None`: wake it through the eventfd only. Not
+    /// part of the protocol (a plain std mutex, even under loom): it only
+    /// picks the means of the wake-up.
+    msg_target: std::sync::Mutex<Option<Arc<WakeTarget>>>,
 }
 
 impl Shared {
@@ -67,7 +70,7 @@ impl Shared {
             }),
             state: AtomicUsize::new(0),
             eventfd: EventFd::new()?,
-            msg_ring: AtomicI32::new(-1),
+            msg_target: std::sync::Mutex::new(None),
         })
     }
 
@@ -76,9 +79,13 @@ impl Shared {
     }
 
     /// Let wakers running on another corio ring wake this one with
-    /// IORING_OP_MSG_RING (`ring` is this runtime's ring descriptor).
-    pub(crate) fn wake_with_msg_ring(&self, ring: std::os::fd::RawFd) {
-        self.msg_ring.store(ring, Ordering::Release);
+    /// IORING_OP_MSG_RING.
+    pub(crate) fn wake_with_msg_ring(&self, target: Arc<WakeTarget>) {
+        *self.lock_target() = Some(target);
+    }
+
+    fn lock_target(&self) -> std::sync::MutexGuard<'_, Option<Arc<WakeTarget>>> {
+        self.msg_target.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wake a task (or, with [`MAIN_TASK`], the `block_on` future) from
@@ -121,9 +128,13 @@ impl Shared {
     pub(crate) fn close(&self) -> Vec<Remote> {
         let mut queue = self.lock();
         queue.closed = true;
-        // The ring is about to close (and its number to be reused).
-        self.msg_ring.store(-1, Ordering::Release);
-        std::mem::take(&mut queue.items)
+        let items = std::mem::take(&mut queue.items);
+        drop(queue);
+        // The ring is about to close: wakers stop naming it (those already
+        // holding it keep it open until their message is submitted).
+        let target = self.lock_target().take();
+        drop(target);
+        items
     }
 
     fn lock(&self) -> crate::loom::MutexGuard<'_, Queue> {
@@ -145,13 +156,15 @@ impl Shared {
     }
 
     /// End the loop's sleep: from a waker on another corio ring, with a
-    /// completion posted by that ring (IORING_OP_MSG_RING, sent with its
-    /// next enter: no system call of its own); from anywhere else, with a
-    /// write to the eventfd whose read the sleeping ring keeps armed.
+    /// completion posted by that ring (IORING_OP_MSG_RING: the sleeping
+    /// ring wakes with nothing to re-arm); from anywhere else, with a write
+    /// to the eventfd whose read the sleeping ring keeps armed.
     fn notify(&self) {
-        let ring = self.msg_ring.load(Ordering::Acquire);
-        if ring >= 0 && super::context::wake_ring_from_here(ring) {
-            return;
+        let target = self.lock_target().clone();
+        if let Some(target) = target {
+            if super::context::wake_ring_from_here(&target) {
+                return;
+            }
         }
         self.eventfd.notify();
     }
