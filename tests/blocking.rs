@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -144,6 +144,37 @@ fn an_aborted_call_that_has_not_started_never_runs() {
             busy.await.unwrap();
         });
         assert_eq!(ran.load(Ordering::SeqCst), 0);
+        defaults();
+    });
+}
+
+#[test]
+fn an_aborted_call_drops_its_closure_before_its_handle_resolves() {
+    struct SlowDrop(Arc<AtomicBool>);
+    impl Drop for SlowDrop {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(50));
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let _serial = serial();
+    with_time_limit(LIMIT, || {
+        set_max_blocking_threads(1);
+        set_blocking_keep_alive(Duration::from_millis(50));
+        assert!(wait_for(Duration::from_secs(10), || blocking_threads() == 0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let held = SlowDrop(dropped.clone());
+        corio::block_on(async {
+            let busy = spawn_blocking(|| std::thread::sleep(Duration::from_millis(100)));
+            let queued = spawn_blocking(move || drop(held));
+            queued.abort();
+            assert!(queued.await.expect_err("aborted").is_cancelled());
+            assert!(
+                dropped.load(Ordering::SeqCst),
+                "the handle resolved before the closure was dropped"
+            );
+            busy.await.unwrap();
+        });
         defaults();
     });
 }

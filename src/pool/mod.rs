@@ -124,8 +124,9 @@ where
     }
 }
 
-/// Ask every core of this pool to stop: [`shutdown_requested`] resolves on
-/// all of them. The request ends with the current [`Pool::run`].
+/// Ask every core of this pool to stop: the [`shutdown_requested`] futures
+/// waiting on all of them resolve, and during a [`Pool::run`] so does every
+/// one awaited until that run returns (the request ends with it).
 ///
 /// # Panics
 ///
@@ -143,8 +144,13 @@ pub fn request_shutdown() {
 
 /// Resolves once a shutdown of this pool is requested — by
 /// [`request_shutdown`], a [`Handle`], or a core's future panicking during
-/// [`Pool::run`] — and the run that made the request has not returned.
-/// Outside a pool it never resolves.
+/// [`Pool::run`]. A request made after this future was created always
+/// resolves it; one made earlier does only while the run it was made during
+/// is still in progress (a request never outlives its run, and one made
+/// between runs reaches only the futures already waiting). Outside a pool
+/// it never resolves.
+///
+/// Cancel-safe: it only observes the request.
 pub fn shutdown_requested() -> ShutdownRequested {
     ShutdownRequested::new(current_pool())
 }

@@ -62,6 +62,19 @@ impl<T> State<T> {
             waker.wake();
         }
     }
+
+    /// The task ends unfinished: drop what it held (the closure never run,
+    /// the future never finished) and then resolve the handle — cancelled,
+    /// or with the panic a destructor raised, which must not leave the
+    /// handle waiting forever. Whoever awaits the handle may count on what
+    /// the task captured being released by then.
+    fn cancel_after_dropping<V>(&self, held: V) {
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(held)));
+        self.complete(Err(match dropped {
+            Ok(()) => JoinError::cancelled(),
+            Err(payload) => JoinError::panic(payload),
+        }));
+    }
 }
 
 /// A new remote task: the handle, and the job's payload.
@@ -107,7 +120,7 @@ where
         let Some(f) = self.f.take() else { return };
         let state = self.state.clone();
         if state.lock().aborted {
-            state.complete(Err(JoinError::cancelled()));
+            state.cancel_after_dropping(f);
             return;
         }
         match catch_unwind(AssertUnwindSafe(f)) {
@@ -124,8 +137,9 @@ where
 
 impl<F, T> Drop for Job<F, T> {
     fn drop(&mut self) {
-        if self.f.is_some() {
-            self.state.complete(Err(JoinError::cancelled()));
+        if let Some(f) = self.f.take() {
+            // Never started: its core stopped.
+            self.state.cancel_after_dropping(f);
         }
     }
 }
@@ -178,10 +192,9 @@ impl<Fut: Future> Future for Running<Fut> {
 
 impl<Fut: Future> Drop for Running<Fut> {
     fn drop(&mut self) {
-        if self.future.is_some() {
+        if let Some(future) = self.future.take() {
             // Dropped unfinished: its runtime shut down.
-            self.future = None;
-            self.state.complete(Err(JoinError::cancelled()));
+            self.state.cancel_after_dropping(future);
         }
     }
 }

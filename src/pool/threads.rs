@@ -11,7 +11,7 @@ use std::io;
 use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
 
@@ -49,6 +49,8 @@ struct CoreSlot {
 pub struct Pool {
     shared: Arc<PoolShared>,
     threads: Vec<JoinHandle<()>>,
+    /// Held for the length of a [`Pool::run`]: runs take turns.
+    running: Mutex<()>,
 }
 
 /// A handle on a [`Pool`] for any thread — one that runs no corio runtime
@@ -125,7 +127,11 @@ impl Pool {
         for go in gos {
             let _ = go.send(shared.clone());
         }
-        Ok(Pool { shared, threads })
+        Ok(Pool {
+            shared,
+            threads,
+            running: Mutex::new(()),
+        })
     }
 
     /// Number of cores.
@@ -148,8 +154,11 @@ impl Pool {
     /// ([`shutdown_requested`](super::shutdown_requested) resolves on every
     /// core); `run` waits until every core's future has finished — their
     /// destructors have run — and then resumes that panic here, with its
-    /// original payload. A shutdown request ends with the run that made
-    /// it: `run` can be called again, also after a panic.
+    /// original payload. A shutdown request ends with the run it was made
+    /// during: `run` can be called again, also after a panic.
+    ///
+    /// Runs take turns: a `run` called from another thread while one is in
+    /// progress waits for it to return first.
     pub fn run<F, Fut>(&self, f: F) -> Vec<Fut::Output>
     where
         F: Fn(CoreId) -> Fut + Send + Sync + 'static,
@@ -162,6 +171,8 @@ impl Pool {
                  forever; spawn on the cores with corio::pool::spawn_on instead"
             );
         }
+        let _turn = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let run = self.shared.shutdown.begin_run();
         let f = Arc::new(f);
         let mut handles: Vec<Option<RemoteHandle<Fut::Output>>> = self
             .shared
@@ -203,7 +214,7 @@ impl Pool {
                 Poll::Ready(())
             }
         }));
-        self.shared.shutdown.clear();
+        self.shared.shutdown.end_run(run);
         if let Some(payload) = first_panic {
             resume_unwind(payload);
         }
@@ -270,9 +281,10 @@ impl Handle {
         self.shared.spawn_on(core, f)
     }
 
-    /// Ask every core to stop: [`shutdown_requested`](super::shutdown_requested)
-    /// resolves on all of them. The request ends with the current
-    /// [`Pool::run`].
+    /// Ask every core to stop, as [`request_shutdown`](super::request_shutdown)
+    /// does from a core: the [`shutdown_requested`](super::shutdown_requested)
+    /// futures waiting resolve, and during a [`Pool::run`] so does every one
+    /// awaited until that run returns.
     pub fn request_shutdown(&self) {
         self.shared.shutdown.request();
     }
@@ -314,8 +326,9 @@ impl PoolShared {
             );
         };
         let (handle, job) = remote::new(f);
-        let here = super::current().is_some_and(|c| c == core)
-            && super::current_pool().is_some_and(|p| Arc::ptr_eq(&p, self));
+        // This core's own runtime runs here (not one nested in a task of
+        // it, whose tasks would die with it).
+        let here = crate::runtime::context::is_running(&slot.remote);
         if here {
             // This core: spawned at once, no queue.
             job.start();

@@ -29,6 +29,12 @@ pub(crate) fn wake_ring_from_here(target: &std::sync::Arc<crate::driver::WakeTar
     .unwrap_or(false)
 }
 
+/// Whether the runtime running here is the one `shared` belongs to (not
+/// another runtime nested inside one of its tasks).
+pub(crate) fn is_running(shared: &std::sync::Arc<super::shared::Shared>) -> bool {
+    with_core(|core| std::sync::Arc::ptr_eq(&core.shared, shared)).unwrap_or(false)
+}
+
 /// The running runtime's fixed-file table, if any.
 pub(crate) fn files() -> Option<Rc<crate::driver::FileTable>> {
     with_core(|core| core.files.clone())

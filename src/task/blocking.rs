@@ -29,7 +29,9 @@ const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// `is_panic()` and its payload, and the pool keeps working.
 ///
 /// [`abort`](JoinHandle::abort) keeps a call that has not started from
-/// running; one already running runs to its end (its result is dropped).
+/// running (the handle then gives a cancelled [`JoinError`], after `f` has
+/// been dropped); a call already running cannot be interrupted: it runs to
+/// its end and the handle gives its result.
 /// Needs no runtime to run; awaiting the handle needs some executor.
 ///
 /// ```
@@ -54,7 +56,11 @@ where
     let job_state = state.clone();
     pool().submit(Box::new(move || {
         if job_state.lock().aborted {
-            job_state.complete(Err(JoinError::cancelled()));
+            // What `f` captured is released before the handle resolves.
+            let dropped = catch_unwind(AssertUnwindSafe(move || drop(f)));
+            job_state.complete(Err(
+                dropped.map_or_else(JoinError::panic, |()| JoinError::cancelled())
+            ));
             return;
         }
         let result = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic);
