@@ -273,3 +273,44 @@ fn try_join_next_sheds_finished_tasks_without_waiting() {
         });
     });
 }
+
+#[test]
+fn tasks_that_finish_before_the_first_join_next_come_out_in_the_order_they_finished() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let mut set = JoinSet::new();
+            for (delay, name) in [(30, "slow"), (0, "fast"), (15, "middle")] {
+                set.spawn(async move {
+                    sleep(ms(delay)).await;
+                    name
+                });
+            }
+            // Every task finishes before join_next is first polled.
+            sleep(ms(80)).await;
+            let mut order = Vec::new();
+            while let Some(done) = set.join_next().await {
+                order.push(done.expect("task"));
+            }
+            assert_eq!(order, ["fast", "middle", "slow"]);
+        });
+    });
+}
+
+#[test]
+fn try_join_next_sheds_tasks_in_the_order_they_finished() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let mut set = JoinSet::new();
+            for (delay, name) in [(20, "b"), (5, "a")] {
+                set.spawn(async move {
+                    sleep(ms(delay)).await;
+                    name
+                });
+            }
+            sleep(ms(60)).await;
+            assert_eq!(set.try_join_next().map(Result::unwrap), Some("a"));
+            assert_eq!(set.try_join_next().map(Result::unwrap), Some("b"));
+            assert!(set.try_join_next().is_none());
+        });
+    });
+}

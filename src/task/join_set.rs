@@ -40,6 +40,20 @@ struct Entry<T> {
     handle: JoinHandle<T>,
     /// The waker this task's handle is polled with: it reports the task.
     waker: Waker,
+    /// Its result, once taken from the handle.
+    finished: Option<Result<T, JoinError>>,
+}
+
+impl<T> Entry<T> {
+    /// The task's result if it has finished (its waker is registered
+    /// otherwise).
+    fn poll(&mut self) -> Poll<Result<T, JoinError>> {
+        if let Some(result) = self.finished.take() {
+            return Poll::Ready(result);
+        }
+        let mut task_cx = Context::from_waker(&self.waker);
+        Pin::new(&mut self.handle).poll(&mut task_cx)
+    }
 }
 
 struct Ready {
@@ -47,7 +61,7 @@ struct Ready {
 }
 
 struct ReadyInner {
-    /// Tasks to poll at the next `join_next` (finished, or never polled).
+    /// Tasks that reported themselves finished, in the order they did.
     indices: Vec<usize>,
     /// Who waits in `join_next`.
     parent: Option<Waker>,
@@ -110,15 +124,22 @@ impl<T: 'static> JoinSet<T> {
         let handle = crate::spawn(future);
         let entry = self.tasks.vacant_entry();
         let index = entry.key();
-        entry.insert(Entry {
+        let entry = entry.insert(Entry {
             handle,
             waker: Waker::from(Arc::new(EntryWaker {
                 index,
                 ready: self.ready.clone(),
             })),
+            finished: None,
         });
-        // Polled once at the next join_next, which registers its waker.
-        self.ready.lock().indices.push(index);
+        // Polled once now, which registers the entry's waker: the task
+        // reports itself the moment it finishes, so tasks that finish before
+        // anyone calls `join_next` still come out in the order they finished.
+        if let Poll::Ready(result) = entry.poll() {
+            // (A task cannot finish before it first runs; kept all the same.)
+            entry.finished = Some(result);
+            self.ready.lock().indices.push(index);
+        }
     }
 
     /// The next task to finish: its result, or `None` when the set is
@@ -166,17 +187,19 @@ impl<T: 'static> JoinSet<T> {
             let Some(entry) = self.tasks.get_mut(index) else {
                 continue;
             };
-            let mut task_cx = Context::from_waker(&entry.waker);
-            if let Poll::Ready(result) = Pin::new(&mut entry.handle).poll(&mut task_cx) {
+            if let Poll::Ready(result) = entry.poll() {
                 self.tasks.remove(index);
                 found = Some(result);
                 break;
             }
         }
-        // Indices not looked at yet go back for the next call.
-        let rest: Vec<usize> = rest.collect();
+        // Indices not looked at yet go back for the next call, ahead of
+        // those reported meanwhile: they finished first.
+        let mut rest: Vec<usize> = rest.collect();
         if !rest.is_empty() {
-            self.ready.lock().indices.extend(rest);
+            let mut ready = self.ready.lock();
+            rest.append(&mut ready.indices);
+            ready.indices = rest;
         }
         found
     }
