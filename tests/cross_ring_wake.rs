@@ -159,3 +159,26 @@ fn a_runtime_dropped_after_sending_has_woken_the_receiver() {
         receiver.join().unwrap();
     });
 }
+
+#[test]
+fn a_wake_of_another_ring_is_not_an_operation_of_the_waker() {
+    with_time_limit(LIMIT, || {
+        let (tx, mut rx) = mpsc::unbounded::<u32>();
+        let (ack_tx, ack_rx) = std_mpsc::channel();
+        let receiver = thread::spawn(move || {
+            let rt = Runtime::new().unwrap();
+            let value = rt.block_on(rx.recv());
+            ack_tx.send(value).unwrap();
+        });
+        thread::sleep(SETTLE);
+        let rt = Runtime::new().unwrap();
+        let before = rt.metrics();
+        rt.block_on(async { tx.send(5).await.unwrap() });
+        let after = rt.metrics();
+        assert_eq!(ack_rx.recv_timeout(ANSWER), Ok(Some(5)));
+        // An idle runtime shows nothing in flight, whoever it woke.
+        assert_eq!(after.ops_in_flight, 0);
+        assert_eq!(after.ops_submitted, before.ops_submitted);
+        receiver.join().unwrap();
+    });
+}

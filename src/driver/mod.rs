@@ -29,6 +29,7 @@ pub(crate) use fd::{Detach, SharedFd};
 pub(crate) use files::FileTable;
 pub(crate) use op::Parked;
 pub(crate) use stream_read::read_stream;
+use wake_target::RingWakes;
 pub(crate) use wake_target::WakeTarget;
 
 use crate::task::CurrentTask;
@@ -92,6 +93,8 @@ pub(crate) struct Driver {
     msg_ring: bool,
     /// Tells this driver's ring apart in a [`WakeTarget`].
     id: u64,
+    /// MSG_RING wakes of other rings in flight.
+    ring_wakes: RingWakes,
     /// Times `io_uring_enter` reported EBADR: the kernel dropped
     /// completions (its overflow list could not grow).
     pub(crate) completions_lost: u64,
@@ -137,6 +140,7 @@ impl Driver {
             enter_calls: 0,
             msg_ring,
             id: wake_target::next_driver_id(),
+            ring_wakes: RingWakes::default(),
             completions_lost: 0,
             probe_wanted: false,
             next_buf_group: 0,
@@ -223,7 +227,7 @@ impl Driver {
     /// its own: the caller may block right after waking (joining a thread,
     /// waiting on a std channel), and the runtime it woke may be what it
     /// waits for. If the kernel reports the message undelivered, the
-    /// target's eventfd is written instead (see `MsgWake`).
+    /// target's eventfd is written instead (see [`wake_target::RingWakes`]).
     ///
     /// False if this ring could not send it (no MSG_RING, shut down,
     /// `target` is this ring, or the kernel did not take the request yet):
@@ -232,18 +236,22 @@ impl Driver {
         if !self.msg_ring || self.ring.is_none() || target.driver == self.id {
             return false;
         }
-        let parked = Parked::new(Box::new(wake_target::MsgWake(target.clone())));
-        let key = self.slots.insert_abandoned(parked);
+        let user_data = self.ring_wakes.insert(target.clone());
         let entry =
             opcode::MsgRingData::new(types::Fd(target.ring.as_raw_fd()), 0, MSG_WAKE_TAG, None)
                 .build()
-                .user_data(key.user_data());
+                .user_data(user_data);
         // SAFETY: a MSG_RING request carries no pointers; the descriptor it
-        // names is kept open by the `WakeTarget` its slot holds.
-        if unsafe { self.submit_keyed(key, entry) }.is_err() {
+        // names is kept open by the `WakeTarget` `ring_wakes` holds.
+        if unsafe { self.push(entry) }.is_err() {
+            self.ring_wakes.complete(user_data, 0);
             return false;
         }
         let sent = self.enter(0, None).is_ok();
+        // The request normally completes during the enter: reaping it now
+        // releases the target, and a failure reported inline falls back to
+        // the eventfd before we return.
+        self.reap();
         sent && self
             .ring
             .as_mut()
@@ -481,6 +489,7 @@ impl Driver {
             match cqe.user_data() {
                 CANCEL_TAG | MSG_WAKE_TAG => {}
                 WAKE_TAG => self.wake_armed = false,
+                data if RingWakes::owns(data) => self.ring_wakes.complete(data, cqe.result()),
                 data => self.slots.complete(data, cqe.result(), cqe.flags()),
             }
         }
@@ -640,6 +649,7 @@ impl Driver {
             }
         }
         let orphaned = self.slots.orphan_unfinished();
+        self.ring_wakes.orphan_all();
         if self.wake_armed {
             // The kernel may still write 8 bytes here.
             std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));

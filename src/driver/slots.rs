@@ -209,12 +209,6 @@ impl Slots {
         self.insert_state(Lifecycle::Pending(Wake::Nobody), NO_GROUP)
     }
 
-    /// A slot for an operation nobody waits for: `data` is finished (or
-    /// orphaned) when its completion comes (or the ring closes first).
-    pub(crate) fn insert_abandoned(&mut self, data: Parked) -> Key {
-        self.insert_state(Lifecycle::Abandoned(data), NO_GROUP)
-    }
-
     /// A slot for a multishot operation selecting buffers of `group` (if
     /// any); `queue` (empty) is reused storage for its completions.
     pub(crate) fn insert_streaming(
@@ -232,6 +226,10 @@ impl Slots {
 
     fn insert_state(&mut self, state: Lifecycle, group: u16) -> Key {
         self.generation = self.generation.wrapping_add(1);
+        if self.generation == super::wake_target::RING_WAKE_GENERATION {
+            // Reserved for MSG_RING wakes.
+            self.generation = 0;
+        }
         let generation = self.generation;
         let index = self.slab.insert(Slot {
             generation,

@@ -84,7 +84,10 @@ pub fn cores() -> Vec<CoreId> {
 /// Run `f` on core `core` of this pool: the closure crosses to that core,
 /// and the future it builds runs there as a task — it need not be `Send`,
 /// only the closure and the output cross. On the current core it is
-/// spawned at once, without a queue.
+/// spawned at once, without a queue — unless the code calling it runs in a
+/// runtime nested inside one of the core's tasks: the task still goes to
+/// the core, and starts once the nested `block_on` has returned (awaiting
+/// it inside the nested runtime would wait forever).
 ///
 /// The returned [`RemoteHandle`] is a `Send` future of the result; a panic
 /// in `f` or in its future is a [`JoinError`](crate::task::JoinError) with

@@ -17,10 +17,12 @@ use std::task::{Context, Poll, Waker};
 ///
 /// - `.await` gives `Ok(value)`, or a [`JoinError`] if the task was aborted
 ///   (or its core stopped before it finished) or panicked — with the panic's
-///   payload.
+///   payload; a destructor of the future that panics when the task is
+///   dropped unfinished counts as the task's panic.
 /// - [`abort`](RemoteHandle::abort) cancels it from anywhere: its future is
 ///   dropped on its core at that core's next turn.
-/// - Dropping the handle detaches the task: it keeps running.
+/// - Dropping the handle detaches the task: it keeps running, and its
+///   result — a panic included — is dropped when it finishes.
 pub struct RemoteHandle<T> {
     state: Arc<State<T>>,
 }

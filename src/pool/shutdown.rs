@@ -60,7 +60,9 @@ impl Shutdown {
         self.requests.fetch_add(1, Ordering::SeqCst);
         let run = self.run.load(Ordering::SeqCst);
         if run != 0 {
-            self.requested.store(run, Ordering::SeqCst);
+            // Run numbers only grow: a request that read an older run
+            // before being preempted never overwrites a newer one's.
+            self.requested.fetch_max(run, Ordering::SeqCst);
         }
         self.event.notify(usize::MAX);
     }

@@ -158,7 +158,9 @@ impl Pool {
     /// during: `run` can be called again, also after a panic.
     ///
     /// Runs take turns: a `run` called from another thread while one is in
-    /// progress waits for it to return first.
+    /// progress waits for it to return first — so a run's futures must not
+    /// wait for the thread of a second `run` (that thread is blocked until
+    /// the first returns).
     pub fn run<F, Fut>(&self, f: F) -> Vec<Fut::Output>
     where
         F: Fn(CoreId) -> Fut + Send + Sync + 'static,

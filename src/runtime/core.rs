@@ -37,7 +37,9 @@ impl Core {
         let current = executor.current_task();
         let driver = Driver::new(entries, shared.eventfd().as_raw_fd(), current)?;
         if msg_ring_wake {
-            if let Some(target) = driver.wake_target(shared.eventfd().as_raw_fd())? {
+            // Without one (no MSG_RING, or no descriptor left to duplicate
+            // the ring's), wakes from other rings use the eventfd.
+            if let Ok(Some(target)) = driver.wake_target(shared.eventfd().as_raw_fd()) {
                 shared.wake_with_msg_ring(target);
             }
         }
