@@ -45,8 +45,12 @@ pub fn serve_child(name: &str, cores: usize) -> io::Result<()> {
     } else {
         reuseport_group(n)?
     };
-    super::announce(listeners[0].local_addr()?.port())?;
     let cpus: Vec<usize> = (0..n).collect();
+    // The server's CPUs, whatever mask it inherited (the parent may have
+    // pinned itself to a load generator's CPU): a `Pool` places its cores
+    // within the process's mask, tokio's workers inherit it.
+    sys::pin_to_cpus(&cpus)?;
+    super::announce(listeners[0].local_addr()?.port())?;
     match name {
         "corio-pool" => {
             let pool = corio::Pool::builder().cpus(cpus).build()?;
@@ -85,8 +89,7 @@ pub fn serve_child(name: &str, cores: usize) -> io::Result<()> {
             Ok(())
         }
         "tokio-multi-thread" => {
-            // The workers inherit the process's CPUs: the server's N.
-            sys::pin_to_cpus(&cpus)?;
+            // The workers inherit the server's N CPUs (set above).
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(n)
                 .enable_all()
@@ -120,12 +123,13 @@ fn measure(name: &str, cores: usize, c: usize, s: usize, mode: &Mode) -> io::Res
                 if total > 1 {
                     sys::pin_to_cpu(cpu)?;
                 }
+                // Every thread reaches every barrier, failed or not: one
+                // that returned early would leave the others waiting.
                 let gen = LoadGen::connect(addr, conns, s, check);
                 barrier.wait();
-                let mut gen = gen?;
-                gen.run(warmup)?;
+                let warmed = gen.and_then(|mut gen| gen.run(warmup).map(|_| gen));
                 barrier.wait();
-                let w = gen.run(window);
+                let w = warmed.and_then(|mut gen| gen.run(window));
                 barrier.wait();
                 w
             })
