@@ -182,3 +182,35 @@ fn a_wake_of_another_ring_is_not_an_operation_of_the_waker() {
         receiver.join().unwrap();
     });
 }
+
+#[test]
+fn a_wake_sent_while_the_submission_queue_is_exactly_full() {
+    const ENTRIES: u32 = 8;
+    with_time_limit(LIMIT, || {
+        let (tx, mut rx) = mpsc::unbounded::<u32>();
+        let (ack_tx, ack_rx) = std_mpsc::channel();
+        let receiver = thread::spawn(move || {
+            let rt = Runtime::new().unwrap();
+            let value = rt.block_on(rx.recv());
+            ack_tx.send(value).unwrap();
+        });
+        thread::sleep(SETTLE);
+        let rt = corio::Builder::new().entries(ENTRIES).build().unwrap();
+        rt.block_on(async {
+            // Polled in spawn order in one turn: the NOPs fill the queue,
+            // then the send's wake finds it full.
+            let nops: Vec<_> = (0..ENTRIES)
+                .map(|_| corio::spawn(async { corio::nop().await }))
+                .collect();
+            let sending = corio::spawn(async move { tx.send(9).await.unwrap() });
+            sending.await.unwrap();
+            // Blocks this thread: the wake must already be out.
+            assert_eq!(ack_rx.recv_timeout(ANSWER), Ok(Some(9)));
+            for nop in nops {
+                nop.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(rt.metrics().ops_in_flight, 0);
+        receiver.join().unwrap();
+    });
+}
