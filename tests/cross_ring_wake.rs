@@ -21,6 +21,24 @@ const SETTLE: Duration = Duration::from_millis(30);
 /// How long a blocked waker waits for the runtime it woke to answer.
 const ANSWER: Duration = Duration::from_secs(10);
 
+/// A runtime on its own thread, asleep in the kernel waiting for one value:
+/// the sender, where the value it got is reported, and its thread.
+fn sleeping_receiver() -> (
+    mpsc::Sender<u32>,
+    std_mpsc::Receiver<Option<u32>>,
+    thread::JoinHandle<()>,
+) {
+    let (tx, mut rx) = mpsc::unbounded::<u32>();
+    let (ack_tx, ack_rx) = std_mpsc::channel();
+    let receiver = thread::spawn(move || {
+        let rt = Runtime::new().unwrap();
+        let value = rt.block_on(rx.recv());
+        ack_tx.send(value).unwrap();
+    });
+    thread::sleep(SETTLE);
+    (tx, ack_rx, receiver)
+}
+
 fn pool(cores: usize) -> Pool {
     Pool::builder().cores(cores).pin(false).build().unwrap()
 }
@@ -110,14 +128,7 @@ fn a_task_that_blocks_after_sending_has_woken_the_receiver() {
 #[test]
 fn a_block_on_that_unwinds_after_sending_has_woken_the_receiver() {
     with_time_limit(LIMIT, || {
-        let (tx, mut rx) = mpsc::unbounded::<u32>();
-        let (ack_tx, ack_rx) = std_mpsc::channel();
-        let receiver = thread::spawn(move || {
-            let rt = Runtime::new().unwrap();
-            let value = rt.block_on(rx.recv());
-            ack_tx.send(value).unwrap();
-        });
-        thread::sleep(SETTLE);
+        let (tx, ack_rx, receiver) = sleeping_receiver();
         let rt = Runtime::new().unwrap();
         let unwound = catch_unwind(AssertUnwindSafe(|| {
             rt.block_on(async {
@@ -139,14 +150,7 @@ fn a_block_on_that_unwinds_after_sending_has_woken_the_receiver() {
 #[test]
 fn a_runtime_dropped_after_sending_has_woken_the_receiver() {
     with_time_limit(LIMIT, || {
-        let (tx, mut rx) = mpsc::unbounded::<u32>();
-        let (ack_tx, ack_rx) = std_mpsc::channel();
-        let receiver = thread::spawn(move || {
-            let rt = Runtime::new().unwrap();
-            let value = rt.block_on(rx.recv());
-            ack_tx.send(value).unwrap();
-        });
-        thread::sleep(SETTLE);
+        let (tx, ack_rx, receiver) = sleeping_receiver();
         let rt = Runtime::new().unwrap();
         // The send happens in a task that is dropped with the runtime
         // right after it ran.
@@ -163,14 +167,7 @@ fn a_runtime_dropped_after_sending_has_woken_the_receiver() {
 #[test]
 fn a_wake_of_another_ring_is_not_an_operation_of_the_waker() {
     with_time_limit(LIMIT, || {
-        let (tx, mut rx) = mpsc::unbounded::<u32>();
-        let (ack_tx, ack_rx) = std_mpsc::channel();
-        let receiver = thread::spawn(move || {
-            let rt = Runtime::new().unwrap();
-            let value = rt.block_on(rx.recv());
-            ack_tx.send(value).unwrap();
-        });
-        thread::sleep(SETTLE);
+        let (tx, ack_rx, receiver) = sleeping_receiver();
         let rt = Runtime::new().unwrap();
         let before = rt.metrics();
         rt.block_on(async { tx.send(5).await.unwrap() });
@@ -187,14 +184,7 @@ fn a_wake_of_another_ring_is_not_an_operation_of_the_waker() {
 fn a_wake_sent_while_the_submission_queue_is_exactly_full() {
     const ENTRIES: u32 = 8;
     with_time_limit(LIMIT, || {
-        let (tx, mut rx) = mpsc::unbounded::<u32>();
-        let (ack_tx, ack_rx) = std_mpsc::channel();
-        let receiver = thread::spawn(move || {
-            let rt = Runtime::new().unwrap();
-            let value = rt.block_on(rx.recv());
-            ack_tx.send(value).unwrap();
-        });
-        thread::sleep(SETTLE);
+        let (tx, ack_rx, receiver) = sleeping_receiver();
         let rt = corio::Builder::new().entries(ENTRIES).build().unwrap();
         rt.block_on(async {
             // Polled in spawn order in one turn: the NOPs fill the queue,

@@ -2,13 +2,13 @@
 //! spawns the future there, and the `RemoteHandle` that awaits its result
 //! from anywhere.
 
-use crate::task::JoinError;
+use crate::task::{JoinError, ResultCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// A task spawned on a core with [`spawn_on`](super::spawn_on): await it
 /// for its result, from any thread. `Send`, unlike a
@@ -24,59 +24,7 @@ use std::task::{Context, Poll, Waker};
 /// - Dropping the handle detaches the task: it keeps running, and its
 ///   result — a panic included — is dropped when it finishes.
 pub struct RemoteHandle<T> {
-    state: Arc<State<T>>,
-}
-
-struct State<T> {
-    inner: Mutex<Inner<T>>,
-}
-
-struct Inner<T> {
-    result: Option<Result<T, JoinError>>,
-    /// The result is in (or was taken).
-    done: bool,
-    taken: bool,
-    aborted: bool,
-    /// Who awaits the handle.
-    join_waker: Option<Waker>,
-    /// The task on its core, for `abort` to wake.
-    task_waker: Option<Waker>,
-}
-
-impl<T> State<T> {
-    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // Nothing that can panic runs under the lock; stay usable anyway.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Record the result (once) and wake whoever awaits it.
-    fn complete(&self, result: Result<T, JoinError>) {
-        let waker = {
-            let mut inner = self.lock();
-            if inner.done {
-                return;
-            }
-            inner.done = true;
-            inner.result = Some(result);
-            inner.join_waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// The task ends unfinished: drop what it held (the closure never run,
-    /// the future never finished) and then resolve the handle — cancelled,
-    /// or with the panic a destructor raised, which must not leave the
-    /// handle waiting forever. Whoever awaits the handle may count on what
-    /// the task captured being released by then.
-    fn cancel_after_dropping<V>(&self, held: V) {
-        let dropped = catch_unwind(AssertUnwindSafe(move || drop(held)));
-        self.complete(Err(match dropped {
-            Ok(()) => JoinError::cancelled(),
-            Err(payload) => JoinError::panic(payload),
-        }));
-    }
+    state: Arc<ResultCell<T>>,
 }
 
 /// A new remote task: the handle, and the job's payload.
@@ -85,16 +33,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future,
 {
-    let state = Arc::new(State {
-        inner: Mutex::new(Inner {
-            result: None,
-            done: false,
-            taken: false,
-            aborted: false,
-            join_waker: None,
-            task_waker: None,
-        }),
-    });
+    let state = Arc::new(ResultCell::new());
     (
         RemoteHandle {
             state: state.clone(),
@@ -107,7 +46,7 @@ where
 /// Dropped without being started (its core stopped), it cancels the task.
 pub(crate) struct Job<F, T> {
     f: Option<F>,
-    state: Arc<State<T>>,
+    state: Arc<ResultCell<T>>,
 }
 
 impl<F, Fut> Job<F, Fut::Output>
@@ -121,7 +60,7 @@ where
     pub(crate) fn start(mut self) {
         let Some(f) = self.f.take() else { return };
         let state = self.state.clone();
-        if state.lock().aborted {
+        if state.aborted() {
             state.cancel_after_dropping(f);
             return;
         }
@@ -151,7 +90,7 @@ impl<F, T> Drop for Job<F, T> {
 /// destructors have run by the time anyone sees the result.
 struct Running<Fut: Future> {
     future: Option<Pin<Box<Fut>>>,
-    state: Arc<State<Fut::Output>>,
+    state: Arc<ResultCell<Fut::Output>>,
 }
 
 impl<Fut: Future> Future for Running<Fut> {
@@ -159,16 +98,7 @@ impl<Fut: Future> Future for Running<Fut> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let aborted = {
-            let mut inner = this.state.lock();
-            if !inner.aborted {
-                match &inner.task_waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => inner.task_waker = Some(cx.waker().clone()),
-                }
-            }
-            inner.aborted
-        };
+        let aborted = this.state.register_task(cx.waker());
         let Some(future) = this.future.as_mut() else {
             return Poll::Ready(());
         };
@@ -205,22 +135,12 @@ impl<T> RemoteHandle<T> {
     /// Cancel the task (asyncio's `Task.cancel`): its future is dropped on
     /// its core at that core's next turn. No effect once it finished.
     pub fn abort(&self) {
-        let waker = {
-            let mut inner = self.state.lock();
-            if inner.done {
-                return;
-            }
-            inner.aborted = true;
-            inner.task_waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.state.abort();
     }
 
     /// Whether the task has finished: returned, panicked or been cancelled.
     pub fn is_finished(&self) -> bool {
-        self.state.lock().done
+        self.state.is_finished()
     }
 }
 
@@ -228,22 +148,7 @@ impl<T> Future for RemoteHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut inner = self.state.lock();
-        if let Some(result) = inner.result.take() {
-            inner.taken = true;
-            return Poll::Ready(result);
-        }
-        if inner.taken {
-            panic!("corio: RemoteHandle polled after it returned its result");
-        }
-        let replaced = match &inner.join_waker {
-            Some(w) if w.will_wake(cx.waker()) => None,
-            _ => inner.join_waker.replace(cx.waker().clone()),
-        };
-        drop(inner);
-        // Dropped after unlocking: a waker's drop is foreign code.
-        drop(replaced);
-        Poll::Pending
+        self.state.poll_result(cx, "RemoteHandle")
     }
 }
 

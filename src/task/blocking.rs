@@ -3,13 +3,13 @@
 //! computation, a library without async API).
 
 use super::cell::Join;
-use super::{JoinError, JoinHandle};
+use super::{JoinError, JoinHandle, ResultCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// Threads at most, unless changed with [`set_max_blocking_threads`].
@@ -45,22 +45,11 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let state = Arc::new(State {
-        inner: Mutex::new(Inner {
-            result: None,
-            taken: false,
-            aborted: false,
-            waker: None,
-        }),
-    });
+    let state = Arc::new(ResultCell::new());
     let job_state = state.clone();
     pool().submit(Box::new(move || {
-        if job_state.lock().aborted {
-            // What `f` captured is released before the handle resolves.
-            let dropped = catch_unwind(AssertUnwindSafe(move || drop(f)));
-            job_state.complete(Err(
-                dropped.map_or_else(JoinError::panic, |()| JoinError::cancelled())
-            ));
+        if job_state.aborted() {
+            job_state.cancel_after_dropping(f);
             return;
         }
         let result = catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic);
@@ -188,64 +177,21 @@ impl Pool {
     }
 }
 
-struct State<T> {
-    inner: Mutex<Inner<T>>,
-}
-
-struct Inner<T> {
-    result: Option<Result<T, JoinError>>,
-    taken: bool,
-    aborted: bool,
-    waker: Option<Waker>,
-}
-
-impl<T> State<T> {
-    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn complete(&self, result: Result<T, JoinError>) {
-        let waker = {
-            let mut inner = self.lock();
-            inner.result = Some(result);
-            inner.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
 /// The `JoinHandle` side of a blocking call.
 struct BlockingJoin<T> {
-    state: Arc<State<T>>,
+    state: Arc<ResultCell<T>>,
 }
 
 impl<T> Join<T> for BlockingJoin<T> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
-        let mut inner = self.state.lock();
-        if let Some(result) = inner.result.take() {
-            inner.taken = true;
-            return Poll::Ready(result);
-        }
-        if inner.taken {
-            panic!("corio: JoinHandle polled after it returned its result");
-        }
-        let replaced = match &inner.waker {
-            Some(w) if w.will_wake(cx.waker()) => None,
-            _ => inner.waker.replace(cx.waker().clone()),
-        };
-        drop(inner);
-        drop(replaced);
-        Poll::Pending
+        self.state.poll_result(cx, "JoinHandle")
     }
 
     fn abort(&self) {
-        self.state.lock().aborted = true;
+        self.state.abort();
     }
 
     fn is_finished(&self) -> bool {
-        let inner = self.state.lock();
-        inner.result.is_some() || inner.taken
+        self.state.is_finished()
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod executor;
 mod group;
 mod join;
 mod join_set;
+mod result_cell;
 mod waker;
 mod yield_now;
 
@@ -25,6 +26,7 @@ pub(crate) use executor::{CurrentTask, Executor};
 pub use group::TaskGroup;
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub(crate) use result_cell::ResultCell;
 pub(crate) use waker::Schedule;
 #[cfg(all(test, corio_loom))]
 pub(crate) use waker::TaskWaker;

@@ -131,10 +131,10 @@ impl<T: Multishot> OpStream<T> {
         };
         let entry = data.entry();
         let queue = std::mem::take(&mut self.spare);
+        let group = data.buffer_group();
         // SAFETY: `Multishot`'s contract: the entry points only into `data`'s
         // stable memory, and `data` stays alive (here, or parked in the
         // driver once the stream is dropped) until the final completion.
-        let group = data.buffer_group();
         let submitted = driver.with(|d| unsafe { d.submit_streaming(entry, queue, group) });
         self.state = match submitted {
             Ok(key) => State::Armed { driver, key },
