@@ -16,6 +16,7 @@ mod cross_core;
 mod echo;
 mod file;
 mod micro;
+mod netstat;
 mod report;
 mod stats;
 mod sys;
@@ -41,6 +42,13 @@ pub struct Mode {
     pub cases: Option<Vec<(usize, usize)>>,
     /// Server cores of the multi-core echo (`--server-cores 1,2,4`).
     pub server_cores: Option<Vec<usize>>,
+    /// The echo load generators' CPUs (`--client-cpus 2,3,4`).
+    pub client_cpus: Option<Vec<usize>>,
+    /// The load generators busy-poll their rings (`--spin`).
+    pub spin: bool,
+    /// Echo tables are followed by the kernel's TCP counters per message
+    /// (`--tcp-counters`).
+    pub tcp_counters: bool,
 }
 
 impl Mode {
@@ -48,6 +56,13 @@ impl Mode {
         let smoke = args.iter().any(|a| a == "--smoke");
         let quick = args.iter().any(|a| a == "--quick");
         let reps = arg_value(args, "--reps").and_then(|v| v.parse().ok());
+        let client_cpus = arg_value(args, "--client-cpus").map(|v| {
+            v.split(',')
+                .filter_map(|n| n.parse().ok())
+                .collect::<Vec<usize>>()
+        });
+        let spin = args.iter().any(|a| a == "--spin");
+        let tcp_counters = args.iter().any(|a| a == "--tcp-counters");
         let server_cores = arg_value(args, "--server-cores").map(|v| {
             v.split(',')
                 .filter_map(|n| n.parse().ok())
@@ -71,6 +86,9 @@ impl Mode {
                 measure: Duration::from_millis(200),
                 cases,
                 server_cores,
+                client_cpus,
+                spin,
+                tcp_counters,
             }
         } else if quick {
             Mode {
@@ -81,6 +99,9 @@ impl Mode {
                 measure: Duration::from_millis(800),
                 cases,
                 server_cores,
+                client_cpus,
+                spin,
+                tcp_counters,
             }
         } else {
             Mode {
@@ -98,8 +119,38 @@ impl Mode {
                 ),
                 cases,
                 server_cores,
+                client_cpus,
+                spin,
+                tcp_counters,
             }
         }
+    }
+}
+
+impl Mode {
+    /// The echo load of one point.
+    pub fn load(&self, connections: usize, size: usize) -> echo::spread::Load {
+        echo::spread::Load {
+            connections,
+            size,
+            check: if self.smoke {
+                echo::loadgen::Check::Full
+            } else {
+                echo::loadgen::Check::Ends
+            },
+            spin: self.spin,
+            warmup: self.warmup,
+            window: self.measure,
+        }
+    }
+
+    /// The load generators' CPUs beside a server on CPUs 0..`server_cores`:
+    /// `--client-cpus`, or every other CPU (at most 8).
+    pub fn client_cpus(&self, server_cores: usize) -> Vec<usize> {
+        self.client_cpus
+            .clone()
+            .filter(|cpus| !cpus.is_empty())
+            .unwrap_or_else(|| echo::spread::default_client_cpus(server_cores))
     }
 }
 
@@ -113,7 +164,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 fn usage() -> ExitCode {
     eprintln!(
         "usage: corio-bench <all|echo|scale|file|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
-         [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--out FILE]\n\
+         [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--client-cpus 2,3,...] [--spin] [--tcp-counters] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
     );
@@ -224,14 +275,28 @@ fn main() -> ExitCode {
         eprintln!("corio-bench: {e}");
         return ExitCode::FAILURE;
     }
-    if cmd == "all" && !mode.smoke {
-        let out = arg_value(&args, "--out").unwrap_or("BENCHMARKS.md");
+    if cmd == "all" {
+        // Only a full run replaces the committed report; a quick or smoke
+        // run's goes under target/.
+        let default_out = if mode.smoke {
+            "target/corio-bench/BENCHMARKS.smoke.md"
+        } else if mode.quick {
+            "target/corio-bench/BENCHMARKS.quick.md"
+        } else {
+            "BENCHMARKS.md"
+        };
+        let out = std::path::Path::new(arg_value(&args, "--out").unwrap_or(default_out));
         let command = format!("cargo run --release -p corio-bench -- {}", args.join(" "));
-        if let Err(e) = report.write(std::path::Path::new(out), &command) {
-            eprintln!("corio-bench: writing {out}: {e}");
+        let written = match out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => std::fs::create_dir_all(dir),
+            None => Ok(()),
+        }
+        .and_then(|()| report.write(out, &command));
+        if let Err(e) = written {
+            eprintln!("corio-bench: writing {}: {e}", out.display());
             return ExitCode::FAILURE;
         }
-        eprintln!("wrote {out}");
+        eprintln!("wrote {}", out.display());
     }
     if mode.smoke {
         println!("smoke: every contender completed its messages with every byte checked");

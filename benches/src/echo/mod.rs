@@ -5,6 +5,7 @@
 pub mod loadgen;
 pub mod multi;
 pub mod servers;
+pub mod spread;
 
 use crate::report::{fmt_ratio, Report};
 use crate::stats::Summary;
@@ -17,7 +18,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 /// One measured run of one contender.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sample {
     pub msgs_per_sec: f64,
     pub p50_us: f64,
@@ -25,6 +26,33 @@ pub struct Sample {
     pub p999_us: f64,
     pub server_us_per_msg: f64,
     pub allocs_per_msg: f64,
+    /// The server's use of its cores during the window (CPU time over wall
+    /// time, per core: 0 to 1). Near 1: the server was the bottleneck.
+    pub server_core_use: f64,
+    /// The load generators' mean use of their CPUs.
+    pub client_core_use: f64,
+    /// The kernel's TCP counters per message ([`crate::netstat::COUNTERS`]).
+    pub tcp: Vec<f64>,
+}
+
+impl Sample {
+    /// Which side was the bottleneck.
+    pub fn regime(&self) -> &'static str {
+        regime(self.server_core_use, self.client_core_use)
+    }
+}
+
+/// Above this use of its core(s), a side counts as saturated.
+const SATURATED: f64 = 0.9;
+
+/// Which side was saturated: "server", "client", "both" or "neither".
+pub fn regime(server: f64, client: f64) -> &'static str {
+    match (server >= SATURATED, client >= SATURATED) {
+        (true, false) => "server",
+        (false, true) => "client",
+        (true, true) => "both",
+        (false, false) => "neither",
+    }
 }
 
 /// A server child process and its control pipes.
@@ -132,38 +160,57 @@ pub fn measure(
     mode: &Mode,
 ) -> io::Result<Sample> {
     let mut server = Server::start(contender)?;
-    let check = if mode.smoke { Check::Full } else { Check::Ends };
-    let mut gen = LoadGen::connect(server.addr, connections, size, check)?;
-    gen.run(mode.warmup)?;
-    let cpu0 = sys::process_cpu_ns(server.pid());
-    let alloc0 = server.allocations()?;
-    let window = gen.run(mode.measure)?;
-    let cpu1 = sys::process_cpu_ns(server.pid());
-    let alloc1 = server.allocations()?;
-    drop(gen);
+    let load = mode.load(connections, size);
+    drive(&mut server, &mode.client_cpus(1), load, 1)
+        .map_err(|e| io::Error::new(e.kind(), format!("{contender}: {e}")))
+}
+
+/// Drive `server` (on `server_cores` cores) with `load` from generator
+/// threads on `cpus`; what the window saw, per message.
+pub fn drive(
+    server: &mut Server,
+    cpus: &[usize],
+    load: spread::Load,
+    server_cores: usize,
+) -> io::Result<Sample> {
+    let pid = server.pid();
+    let addr = server.addr;
+    let mut marks: Vec<(u64, u64, Vec<u64>)> = Vec::with_capacity(2);
+    let spread = spread::run(addr, cpus, load, || {
+        let tcp = crate::netstat::snapshot();
+        marks.push((sys::process_cpu_ns(pid), server.allocations()?, tcp));
+        Ok(())
+    })?;
+    let window = spread.window;
     if window.messages == 0 {
         return Err(io::Error::other(format!(
-            "{contender}: no message completed at C={connections} S={size}"
+            "no message completed at C={} S={}",
+            load.connections, load.size
         )));
     }
+    let (cpu0, alloc0, ref tcp0) = marks[0];
+    let (cpu1, alloc1, ref tcp1) = marks[1];
     let msgs = window.messages as f64;
     let us = |q: f64| window.hist.value_at_quantile(q) as f64 / 1000.0;
+    let server_ns = cpu1.saturating_sub(cpu0) as f64;
     Ok(Sample {
         msgs_per_sec: msgs / window.elapsed.as_secs_f64(),
         p50_us: us(0.5),
         p99_us: us(0.99),
         p999_us: us(0.999),
-        server_us_per_msg: (cpu1.saturating_sub(cpu0)) as f64 / 1000.0 / msgs,
-        allocs_per_msg: (alloc1.saturating_sub(alloc0)) as f64 / msgs,
+        server_us_per_msg: server_ns / 1000.0 / msgs,
+        allocs_per_msg: alloc1.saturating_sub(alloc0) as f64 / msgs,
+        server_core_use: server_ns
+            / window.elapsed.as_nanos().max(1) as f64
+            / server_cores.max(1) as f64,
+        client_core_use: spread.client_core_use,
+        tcp: crate::netstat::per_message(tcp0, tcp1, msgs),
     })
 }
 
 /// The echo matrix: every (C, S), every contender, `mode.reps` rounds with
 /// the contender order rotated each round.
 pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<()> {
-    if sys::cpus() > 1 {
-        sys::pin_to_cpu(1)?;
-    }
     let matrix: Vec<(usize, usize)> = if mode.smoke {
         vec![(1, 64), (16, 16384)]
     } else if mode.quick {
@@ -191,14 +238,20 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
     };
     report.section("TCP echo");
     report.para(&format!(
-        "Ping-pong per connection; server pinned to CPU 0, load generator to CPU 1; \
+        "Ping-pong per connection; server pinned to CPU 0, load generators (one thread and \
+         ring per CPU, each with its share of the connections{spin}) pinned to CPUs {clients:?}; \
          {:.1} s warm-up + {:.1} s measured, {} round(s), contender order rotated each round. \
          *server µs/msg* is the server process's CPU time (all threads) divided by messages: \
          lower is better, and it is the fair figure when the load generator saturates first. \
-         *ratio* is corio ÷ contender for throughput and contender ÷ corio for CPU (above 1: corio better).",
+         *ratio* is corio ÷ contender for throughput and contender ÷ corio for CPU (above 1: corio \
+         better). *server core* and *client cores*: CPU time over wall time during the window \
+         (the clients' averaged); a side at {SATURATED} or more is saturated, and each table \
+         says which side was — only a server-saturated table ranks the servers' throughput.",
         mode.warmup.as_secs_f64(),
         mode.measure.as_secs_f64(),
-        mode.reps
+        mode.reps,
+        clients = mode.client_cpus(1),
+        spin = if mode.spin { ", busy-polling" } else { "" },
     ));
     for &(c, s) in &matrix {
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
@@ -219,12 +272,18 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        table(report, c, s, contenders, &samples);
+        table(report, (c, s), contenders, &samples, mode.tcp_counters);
     }
     Ok(())
 }
 
-fn table(report: &mut Report, c: usize, s: usize, contenders: &[&str], samples: &[Vec<Sample>]) {
+fn table(
+    report: &mut Report,
+    (c, s): (usize, usize),
+    contenders: &[&str],
+    samples: &[Vec<Sample>],
+    tcp_counters: bool,
+) {
     let summary = |i: usize, f: fn(&Sample) -> f64| {
         Summary::of(&samples[i].iter().map(f).collect::<Vec<_>>())
     };
@@ -254,9 +313,12 @@ fn table(report: &mut Report, c: usize, s: usize, contenders: &[&str], samples: 
             format!("{:.0}", summary(i, |s| s.p99_us).median),
             format!("{:.0}", summary(i, |s| s.p999_us).median),
             format!("{:.2}", summary(i, |s| s.allocs_per_msg).median),
+            format!("{:.2}", summary(i, |s| s.server_core_use).median),
+            format!("{:.2}", summary(i, |s| s.client_core_use).median),
         ]);
         report.record("echo", &format!("C={c} S={s}"), name, cpu.median);
     }
+    let regimes: Vec<&str> = samples.iter().flatten().map(Sample::regime).collect();
     report.table(
         &format!("C = {c} connections, S = {s} B"),
         &[
@@ -269,9 +331,76 @@ fn table(report: &mut Report, c: usize, s: usize, contenders: &[&str], samples: 
             "p99 µs",
             "p999 µs",
             "allocs/msg",
+            "server core",
+            "client cores",
         ],
         &rows,
     );
+    report.para(&saturation_line(&regimes));
+    if tcp_counters {
+        counters_table(report, c, s, contenders, samples);
+    }
+}
+
+/// The kernel's TCP counters per message, per contender (medians).
+fn counters_table(
+    report: &mut Report,
+    c: usize,
+    s: usize,
+    contenders: &[&str],
+    samples: &[Vec<Sample>],
+) {
+    let mut rows = Vec::new();
+    for (i, name) in contenders.iter().enumerate() {
+        if samples[i].is_empty() {
+            continue;
+        }
+        let mut row = vec![name.to_string()];
+        for k in 0..crate::netstat::COUNTERS.len() {
+            let v = Summary::of(&samples[i].iter().map(|s| s.tcp[k]).collect::<Vec<_>>());
+            row.push(format!("{:.3}", v.median));
+        }
+        rows.push(row);
+    }
+    let mut headers = vec!["contender".to_owned()];
+    headers.extend(crate::netstat::COUNTERS.iter().map(|(_, n)| n.to_string()));
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    report.table(
+        &format!("TCP counters per message, C = {c}, S = {s} B (both ends of loopback)"),
+        &headers,
+        &rows,
+    );
+}
+
+/// Which side saturated over a table's samples.
+pub fn saturation_line(regimes: &[&str]) -> String {
+    let count = |r: &str| regimes.iter().filter(|&&x| x == r).count();
+    let total = regimes.len();
+    let (server, client, both, neither) = (
+        count("server"),
+        count("client"),
+        count("both"),
+        count("neither"),
+    );
+    if server == total {
+        "Regime: **server-saturated** in every round: the server's core was the bottleneck, \
+         so throughput ranks the servers."
+            .into()
+    } else if client == total {
+        "Regime: **client-saturated** in every round: the load generators were the \
+         bottleneck; compare *server µs/msg*, not throughput."
+            .into()
+    } else if both == total {
+        "Regime: **both sides saturated** in every round (on a machine this small, the \
+         loopback work of each send is charged to the side that sends): compare *server \
+         µs/msg*; only a machine with CPUs to spare for the load can rank throughput."
+            .into()
+    } else {
+        format!(
+            "Regime: mixed — over {total} rounds, server-saturated {server}, \
+             client-saturated {client}, both {both}, neither {neither}."
+        )
+    }
 }
 
 /// Scaling: 64-byte echo at growing connection counts, and the server's
@@ -341,7 +470,7 @@ fn scale_point(contender: &str, connections: usize, mode: &Mode) -> io::Result<(
     std::thread::sleep(Duration::from_millis(20));
     let rss0 = sys::rss_bytes(server.pid());
     let check = if mode.smoke { Check::Full } else { Check::Ends };
-    let mut gen = LoadGen::connect(server.addr, connections, 64, check)?;
+    let mut gen = LoadGen::connect(server.addr, connections, 64, check, mode.spin)?;
     gen.run(mode.warmup.max(Duration::from_millis(200)))?;
     let rss1 = sys::rss_bytes(server.pid());
     let window = gen.run(mode.measure)?;

@@ -4,7 +4,6 @@
 //! listener each, tokio's `multi_thread` runtime with N workers and one
 //! listener — against load-generator threads pinned to the other CPUs.
 
-use super::loadgen::{Check, LoadGen, Window};
 use super::servers::{compio_rt, corio_rt, monoio_rt, tokio_rt};
 use super::{Sample, Server};
 use crate::report::{fmt_ratio, Report};
@@ -13,7 +12,7 @@ use crate::sys;
 use crate::Mode;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const CONTENDERS: &[&str] = &["corio-pool", "monoio", "compio", "tokio-multi-thread"];
@@ -108,68 +107,18 @@ pub fn serve_child(name: &str, cores: usize) -> io::Result<()> {
 /// spread over threads pinned to the CPUs after the server's.
 fn measure(name: &str, cores: usize, c: usize, s: usize, mode: &Mode) -> io::Result<Sample> {
     let mut server = Server::start_args(&["serve-multi", name, &cores.to_string()])?;
-    let total = sys::cpus();
-    let gens = total.saturating_sub(cores).clamp(1, 8).min(c);
-    let check = if mode.smoke { Check::Full } else { Check::Ends };
-    let barrier = Arc::new(Barrier::new(gens + 1));
-    let addr = server.addr;
-    let (warmup, window) = (mode.warmup, mode.measure);
-    let threads: Vec<_> = (0..gens)
-        .map(|g| {
-            let barrier = barrier.clone();
-            let conns = c / gens + usize::from(g < c % gens);
-            let cpu = (cores + g) % total;
-            std::thread::spawn(move || -> io::Result<Window> {
-                if total > 1 {
-                    sys::pin_to_cpu(cpu)?;
-                }
-                // Every thread reaches every barrier, failed or not: one
-                // that returned early would leave the others waiting.
-                let gen = LoadGen::connect(addr, conns, s, check);
-                barrier.wait();
-                let warmed = gen.and_then(|mut gen| gen.run(warmup).map(|_| gen));
-                barrier.wait();
-                let w = warmed.and_then(|mut gen| gen.run(window));
-                barrier.wait();
-                w
-            })
-        })
-        .collect();
-    barrier.wait();
-    barrier.wait();
-    let cpu0 = sys::process_cpu_ns(server.pid());
-    let alloc0 = server.allocations()?;
-    barrier.wait();
-    let cpu1 = sys::process_cpu_ns(server.pid());
-    let alloc1 = server.allocations()?;
-    let mut messages = 0u64;
-    let mut elapsed = Duration::ZERO;
-    let mut hist: Option<hdrhistogram::Histogram<u64>> = None;
-    for t in threads {
-        let w = t.join().expect("load generator thread")?;
-        messages += w.messages;
-        elapsed = elapsed.max(w.elapsed);
-        match &mut hist {
-            Some(h) => h.add(&w.hist).expect("same bounds"),
-            None => hist = Some(w.hist),
-        }
-    }
-    let hist = hist.expect("at least one load generator");
-    if messages == 0 {
-        return Err(io::Error::other(format!(
-            "{name}: no message completed with {cores} cores at C={c} S={s}"
-        )));
-    }
-    let msgs = messages as f64;
-    let us = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    Ok(Sample {
-        msgs_per_sec: msgs / elapsed.as_secs_f64(),
-        p50_us: us(0.5),
-        p99_us: us(0.99),
-        p999_us: us(0.999),
-        server_us_per_msg: cpu1.saturating_sub(cpu0) as f64 / 1000.0 / msgs,
-        allocs_per_msg: alloc1.saturating_sub(alloc0) as f64 / msgs,
-    })
+    super::drive(
+        &mut server,
+        &mode.client_cpus(cores),
+        mode.load(c, s),
+        cores,
+    )
+    .map_err(|e| io::Error::new(e.kind(), format!("{name} with {cores} cores: {e}")))
+}
+
+/// The median of one field over a contender's samples.
+fn med(samples: &[Sample], f: fn(&Sample) -> f64) -> f64 {
+    Summary::of(&samples.iter().map(f).collect::<Vec<_>>()).median
 }
 
 /// The multi-core echo: every N of `server_cores`, every (C, S), every
@@ -251,8 +200,11 @@ pub fn run(mode: &Mode, server_cores: &[usize], report: &mut Report) -> io::Resu
                     ),
                     format!("{:.2}", cpu.median),
                     format!("{:.0}", p99.median),
+                    format!("{:.2}", med(&samples[i], |s| s.server_core_use)),
+                    format!("{:.2}", med(&samples[i], |s| s.client_core_use)),
                 ]);
             }
+            let regimes: Vec<&str> = samples.iter().flatten().map(Sample::regime).collect();
             report.table(
                 &format!("N = {n} server cores, C = {c} connections, S = {s} B"),
                 &[
@@ -261,9 +213,12 @@ pub fn run(mode: &Mode, server_cores: &[usize], report: &mut Report) -> io::Resu
                     "× N=1",
                     "server µs/msg",
                     "p99 µs",
+                    "server core",
+                    "client cores",
                 ],
                 &rows,
             );
+            report.para(&super::saturation_line(&regimes));
         }
     }
     Ok(())
