@@ -57,9 +57,10 @@ impl Mode {
         let quick = args.iter().any(|a| a == "--quick");
         let reps = arg_value(args, "--reps").and_then(|v| v.parse().ok());
         let client_cpus = arg_value(args, "--client-cpus").map(|v| {
-            v.split(',')
-                .filter_map(|n| n.parse().ok())
-                .collect::<Vec<usize>>()
+            cpu_list(v).unwrap_or_else(|| {
+                eprintln!("corio-bench: --client-cpus takes CPU numbers and ranges, e.g. 2-9 or 1,3,5 (got {v:?})");
+                std::process::exit(2)
+            })
         });
         let spin = args.iter().any(|a| a == "--spin");
         let tcp_counters = args.iter().any(|a| a == "--tcp-counters");
@@ -154,6 +155,25 @@ impl Mode {
     }
 }
 
+/// A CPU list as `taskset -c` writes it: numbers and ranges, comma
+/// separated (`2-9`, `1,3,5-7`); `None` if any item is not one.
+fn cpu_list(v: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for item in v.split(',') {
+        match item.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                if a > b {
+                    return None;
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(item.trim().parse().ok()?),
+        }
+    }
+    (!cpus.is_empty()).then_some(cpus)
+}
+
 fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
         .position(|a| a == name)
@@ -164,7 +184,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 fn usage() -> ExitCode {
     eprintln!(
         "usage: corio-bench <all|echo|scale|file|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
-         [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--client-cpus 2,3,...] [--spin] [--tcp-counters] [--out FILE]\n\
+         [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--client-cpus 2-9] [--spin] [--tcp-counters] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
     );

@@ -83,6 +83,15 @@ impl Report {
             let _ = writeln!(md, "- **{k}**: {v}");
         }
         md.push('\n');
+        if crate::sys::cpus() <= 2 {
+            let _ = writeln!(
+                md,
+                "On {} CPUs the echo server and its load generator both saturate: compare \
+                 *server µs/msg*, not throughput. The server-saturated run (16 CPUs, eight load \
+                 generators) is in [BENCHMARKS-saturated.md](BENCHMARKS-saturated.md).\n",
+                crate::sys::cpus()
+            );
+        }
         let chart = path.with_file_name("benchmarks-echo.svg");
         if crate::chart::echo_cpu(&self.records, &chart).is_ok() {
             let _ = writeln!(

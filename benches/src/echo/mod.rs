@@ -72,7 +72,13 @@ impl Server {
     /// `serve-multi NAME N`); it prints its port first.
     pub fn start_args(args: &[&str]) -> io::Result<Server> {
         let contender = args.get(1).copied().unwrap_or("?").to_owned();
-        let mut child = Command::new(std::env::current_exe()?)
+        // Another build's servers (an A/B of two corio versions): any
+        // corio-bench binary speaking the same `serve` protocol.
+        let exe = match std::env::var_os("CORIO_BENCH_SERVER_BIN") {
+            Some(path) => path.into(),
+            None => std::env::current_exe()?,
+        };
+        let mut child = Command::new(exe)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
