@@ -89,8 +89,12 @@ pub(crate) struct Driver {
     wake_armed: bool,
     /// `io_uring_enter` calls made so far.
     pub(crate) enter_calls: u64,
-    /// The kernel has IORING_OP_MSG_RING.
+    /// The kernel has IORING_OP_MSG_RING (5.18), which lets one ring post
+    /// a completion to another — how a core wakes a sleeping one without an
+    /// eventfd write.
     msg_ring: bool,
+    /// The opcodes the kernel knows, if it could say.
+    probe: Option<io_uring::Probe>,
     /// Tells this driver's ring apart in a [`WakeTarget`].
     id: u64,
     /// MSG_RING wakes of other rings in flight.
@@ -128,7 +132,10 @@ impl Driver {
             ));
         }
         let files = Rc::new(FileTable::new(ring.as_raw_fd()));
-        let msg_ring = setup::has_msg_ring(&ring);
+        let probe = setup::probe(&ring);
+        let msg_ring = probe
+            .as_ref()
+            .is_some_and(|p| p.is_supported(opcode::MsgRingData::CODE));
         Ok(Driver {
             ring_fd: RingFd::new(ring.as_raw_fd()),
             ring: Some(ring),
@@ -139,6 +146,7 @@ impl Driver {
             wake_armed: false,
             enter_calls: 0,
             msg_ring,
+            probe,
             id: wake_target::next_driver_id(),
             ring_wakes: RingWakes::default(),
             completions_lost: 0,
@@ -148,6 +156,11 @@ impl Driver {
             current,
             files,
         })
+    }
+
+    /// Whether the kernel knows opcode `code` (false if it could not say).
+    pub(crate) fn supports(&self, code: u8) -> bool {
+        self.probe.as_ref().is_some_and(|p| p.is_supported(code))
     }
 
     /// Queue an operation's entry; returns the key its completion will carry.

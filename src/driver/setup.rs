@@ -83,11 +83,12 @@ pub(crate) fn unavailable(err: io::Error) -> io::Error {
     )
 }
 
-/// Whether the kernel has IORING_OP_MSG_RING (5.18), which lets one ring
-/// post a completion to another — how a core wakes a sleeping one without
-/// an eventfd write.
-pub(crate) fn has_msg_ring(ring: &IoUring) -> bool {
+/// The opcodes this kernel's io_uring knows (IORING_REGISTER_PROBE, 5.6);
+/// `None` if it cannot say.
+pub(crate) fn probe(ring: &IoUring) -> Option<io_uring::Probe> {
     let mut probe = io_uring::Probe::new();
-    ring.submitter().register_probe(&mut probe).is_ok()
-        && probe.is_supported(io_uring::opcode::MsgRingData::CODE)
+    ring.submitter()
+        .register_probe(&mut probe)
+        .is_ok()
+        .then_some(probe)
 }

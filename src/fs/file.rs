@@ -1,6 +1,9 @@
+use super::Metadata;
 use super::OpenOptions;
 use crate::buf::{self, BufResult, IoBuf, IoBufMut};
-use crate::driver::op::{self, Fsync, ReadAt, WriteAt};
+use crate::driver::op::{
+    self, Fsync, ReadAt, ReadvAt, Resize, ResizeKind, Statx, WriteAt, WritevAt,
+};
 use crate::driver::{read_stream, SharedFd};
 use std::future::poll_fn;
 use std::io;
@@ -129,6 +132,89 @@ impl File {
             self.write_at(rest, pos.saturating_add(done as u64))
         })
         .await
+    }
+
+    /// Read into several buffers at offset `pos` with one operation
+    /// (`preadv`): the first is filled to its capacity, then the next, and
+    /// so on; returns the total and the buffers, each with its length set
+    /// to what it received (0 for those past the end of file).
+    ///
+    /// More than 1024 buffers (IOV_MAX), `pos > i64::MAX`, or a
+    /// [`Slice`](crate::buf::Slice) starting past its buffer's initialised
+    /// length gives `InvalidInput`. Byte streams (a FIFO, a device adopted
+    /// with `File::from`) are refused with `InvalidInput` too: use
+    /// [`read_at`](File::read_at), which keeps a dropped read's bytes.
+    ///
+    /// Cancel-safety: as [`read_at`](File::read_at) on a regular file: the
+    /// file is unchanged, read again.
+    pub async fn readv_at<B: IoBufMut>(&self, bufs: Vec<B>, pos: u64) -> BufResult<usize, Vec<B>> {
+        if self.fd.is_stream() {
+            return (
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "vectored reads of a byte stream (FIFO, device) are not supported: use read_at",
+                )),
+                bufs,
+            );
+        }
+        ReadvAt::submit(&self.fd, bufs, pos).await
+    }
+
+    /// Write the initialised bytes of several buffers, in order, at offset
+    /// `pos` with one operation (`pwritev`); returns how many bytes were
+    /// written (possibly fewer than all) and the buffers.
+    ///
+    /// More than 1024 buffers or `pos > i64::MAX` gives `InvalidInput`.
+    ///
+    /// Cancel-safety: as [`write_at`](File::write_at): some bytes may have
+    /// been written.
+    pub async fn writev_at<B: IoBuf>(&self, bufs: Vec<B>, pos: u64) -> BufResult<usize, Vec<B>> {
+        WritevAt::submit(&self.fd, bufs, pos).await
+    }
+
+    /// The file's status (IORING_OP_STATX on the open descriptor).
+    ///
+    /// Cancel-safe: nothing changes.
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        Statx::fd(&self.fd).await.map(Metadata::new)
+    }
+
+    /// Truncate or extend the file to exactly `size` bytes (new bytes read
+    /// as zeros). The file must be open for writing, else `InvalidInput`
+    /// (the kernel's EINVAL) — or `PermissionDenied` for some file systems.
+    ///
+    /// Through IORING_OP_FTRUNCATE on Linux 6.9 and newer; on older kernels
+    /// `ftruncate(2)` runs on the blocking pool
+    /// ([`spawn_blocking`](crate::task::spawn_blocking)).
+    ///
+    /// `size > i64::MAX` gives `InvalidInput`.
+    ///
+    /// Cancel-safety: dropping the future does not undo a resize the
+    /// kernel already made.
+    pub async fn set_len(&self, size: u64) -> io::Result<()> {
+        if Resize::can_set_len() {
+            return Resize::submit(&self.fd, ResizeKind::SetLen(size)).await;
+        }
+        let fd = self.fd.as_fd().try_clone_to_owned()?;
+        match crate::task::spawn_blocking(move || std::fs::File::from(fd).set_len(size)).await {
+            Ok(result) => result,
+            Err(e) => Err(io::Error::other(format!(
+                "ftruncate on the blocking pool: {e}"
+            ))),
+        }
+    }
+
+    /// Allocate disk blocks for `offset..offset + len` (`fallocate` mode
+    /// 0): later writes there cannot fail for lack of space, and the file
+    /// grows to cover the range if it is shorter. File systems without
+    /// allocation give `Unsupported` (EOPNOTSUPP).
+    ///
+    /// A range ending past `i64::MAX` gives `InvalidInput`.
+    ///
+    /// Cancel-safety: dropping the future does not undo an allocation the
+    /// kernel already made.
+    pub async fn allocate(&self, offset: u64, len: u64) -> io::Result<()> {
+        Resize::submit(&self.fd, ResizeKind::Allocate { offset, len }).await
     }
 
     /// Flush data and metadata to the device (`fsync`).

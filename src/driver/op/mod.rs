@@ -13,11 +13,16 @@ mod connect;
 mod fsync;
 mod nop;
 mod open_at;
+mod path;
+mod path_op;
 mod read_at;
 mod recv;
 mod recv_multi;
+mod resize;
 mod send;
+mod statx;
 mod stream;
+mod vectored;
 mod write_at;
 
 pub(crate) use accept::Accept;
@@ -26,11 +31,15 @@ pub(crate) use connect::Connect;
 pub(crate) use fsync::Fsync;
 pub(crate) use nop::Nop;
 pub(crate) use open_at::OpenAt;
+pub(crate) use path_op::{PathOp, PathOpKind};
 pub(crate) use read_at::ReadAt;
 pub(crate) use recv::Recv;
 pub(crate) use recv_multi::RecvMulti;
+pub(crate) use resize::{Resize, ResizeKind};
 pub(crate) use send::Send;
+pub(crate) use statx::Statx;
 pub(crate) use stream::{Multishot, OpStream};
+pub(crate) use vectored::{ReadvAt, WritevAt};
 pub(crate) use write_at::WriteAt;
 
 use super::{Completion, Handle, Key};
@@ -279,6 +288,12 @@ impl<T: OpCode> Drop for Op<T> {
             State::Done => {}
         }
     }
+}
+
+/// Whether the ring of the runtime running on this thread knows opcode
+/// `code` (false outside a runtime).
+pub(crate) fn supported(code: u8) -> bool {
+    crate::runtime::context::driver().is_some_and(|d| d.with(|d| d.supports(code)))
 }
 
 pub(crate) fn no_runtime() -> io::Error {

@@ -1,9 +1,9 @@
+use super::path::c_path;
 use super::{Op, OpCode};
 use io_uring::{opcode, squeue, types};
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// IORING_OP_OPENAT relative to the current directory.
@@ -16,22 +16,19 @@ pub(crate) struct OpenAt {
 
 impl OpenAt {
     pub(crate) fn submit(path: &Path, flags: i32, mode: u32) -> Op<OpenAt> {
-        match CString::new(path.as_os_str().as_bytes()) {
+        match c_path(path) {
             Ok(path) => Op::submit(OpenAt {
                 path,
                 flags: flags | libc::O_CLOEXEC,
                 mode,
             }),
-            Err(_) => Op::fail(
+            Err(e) => Op::fail(
                 OpenAt {
                     path: CString::default(),
                     flags,
                     mode,
                 },
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "path contains an interior NUL byte",
-                ),
+                e,
             ),
         }
     }
