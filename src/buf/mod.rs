@@ -14,12 +14,14 @@
 //! the value is moved, which is what lets the runtime move an operation
 //! around while the kernel holds a pointer into its buffer.
 
+mod aligned;
 mod io_buf;
 mod io_buf_mut;
 mod ring;
 mod slice;
 mod write_all;
 
+pub use aligned::AlignedBuf;
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub use ring::{BufRing, RingBuf};

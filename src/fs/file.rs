@@ -33,11 +33,72 @@ use std::path::Path;
 #[derive(Debug)]
 pub struct File {
     fd: SharedFd,
+    /// Opened with O_DIRECT: the alignment its I/O needs.
+    direct: Option<DirectAlign>,
+}
+
+/// What direct I/O on a file needs: buffer addresses aligned to `memory`
+/// bytes, offsets and lengths to multiples of `offset`.
+#[derive(Debug, Clone, Copy)]
+struct DirectAlign {
+    memory: u32,
+    offset: u32,
+    /// Where the numbers come from, for the error message.
+    reported: bool,
+}
+
+impl DirectAlign {
+    /// `InvalidInput` naming the alignment if `ptr`, `len` or `pos` is off.
+    fn check(&self, ptr: *const u8, len: usize, pos: u64) -> io::Result<()> {
+        let (memory, offset) = (self.memory as usize, u64::from(self.offset));
+        let address = ptr as usize;
+        if address % memory == 0 && len as u64 % offset == 0 && pos % offset == 0 {
+            return Ok(());
+        }
+        let source = if self.reported {
+            "as statx reports (DIOALIGN)"
+        } else {
+            "the logical block size assumed where statx does not report DIOALIGN"
+        };
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "direct I/O (O_DIRECT) on this file needs buffer addresses aligned to {memory} \
+                 bytes and lengths and offsets that are multiples of {offset}, {source}; got \
+                 address {address:#x}, length {len}, offset {pos} (corio::buf::AlignedBuf gives \
+                 aligned memory)"
+            ),
+        ))
+    }
 }
 
 impl File {
     pub(crate) fn from_shared(fd: SharedFd) -> File {
-        File { fd }
+        File { fd, direct: None }
+    }
+
+    /// This file, opened with O_DIRECT, with the alignment its I/O needs.
+    pub(crate) async fn into_direct(mut self) -> io::Result<File> {
+        let align = self.metadata().await?.direct_io_align();
+        self.direct = Some(match align {
+            Some((memory, offset)) => DirectAlign {
+                memory,
+                offset,
+                reported: true,
+            },
+            None => DirectAlign {
+                memory: 512,
+                offset: 512,
+                reported: false,
+            },
+        });
+        Ok(self)
+    }
+
+    /// For a direct file: `InvalidInput` unless `ptr`, `len`, `pos` are
+    /// aligned as it needs.
+    fn check_direct(&self, ptr: *const u8, len: usize, pos: u64) -> io::Result<()> {
+        self.direct.map_or(Ok(()), |d| d.check(ptr, len, pos))
     }
 
     /// Open `path` read-only.
@@ -73,6 +134,9 @@ impl File {
     /// stream, bytes the kernel delivered to a dropped read are returned by
     /// the next read, before anything newer.
     pub async fn read_at<B: IoBufMut>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        if let Err(e) = self.check_direct(buf.stable_ptr(), buf.bytes_total(), pos) {
+            return (Err(e), buf);
+        }
         if self.fd.is_stream() {
             return read_stream(&self.fd, buf, ReadAt::submit_stream).await;
         }
@@ -119,6 +183,9 @@ impl File {
     /// Cancel-safety: dropping the future cancels the write, but the kernel
     /// may already have written some or all of it.
     pub async fn write_at<B: IoBuf>(&self, buf: B, pos: u64) -> BufResult<usize, B> {
+        if let Err(e) = self.check_direct(buf.stable_ptr(), buf.bytes_init(), pos) {
+            return (Err(e), buf);
+        }
         WriteAt::submit(&self.fd, buf, pos).await
     }
 
@@ -157,6 +224,12 @@ impl File {
                 bufs,
             );
         }
+        let misaligned = bufs
+            .iter()
+            .try_for_each(|b| self.check_direct(b.stable_ptr(), b.bytes_total(), pos));
+        if let Err(e) = misaligned {
+            return (Err(e), bufs);
+        }
         ReadvAt::submit(&self.fd, bufs, pos).await
     }
 
@@ -169,6 +242,12 @@ impl File {
     /// Cancel-safety: as [`write_at`](File::write_at): some bytes may have
     /// been written.
     pub async fn writev_at<B: IoBuf>(&self, bufs: Vec<B>, pos: u64) -> BufResult<usize, Vec<B>> {
+        let misaligned = bufs
+            .iter()
+            .try_for_each(|b| self.check_direct(b.stable_ptr(), b.bytes_init(), pos));
+        if let Err(e) = misaligned {
+            return (Err(e), bufs);
+        }
         WritevAt::submit(&self.fd, bufs, pos).await
     }
 

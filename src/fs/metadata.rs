@@ -176,6 +176,10 @@ impl fmt::Debug for Metadata {
 }
 
 impl FileType {
+    pub(crate) fn from_format(format: u32) -> FileType {
+        FileType { format }
+    }
+
     /// A regular file.
     pub fn is_file(&self) -> bool {
         self.format == libc::S_IFREG
