@@ -28,6 +28,11 @@ pub use ring::{BufRing, RingBuf};
 pub use slice::Slice;
 pub(crate) use write_all::write_all;
 
+/// The most bytes Linux moves in one read or write call (`MAX_RW_COUNT`):
+/// loops over large buffers hand each operation at most this much (below
+/// the `u32::MAX` an operation's length takes).
+pub(crate) const MAX_RW_COUNT: usize = 0x7fff_f000;
+
 /// The result of an operation that owned a buffer: the outcome, and the
 /// buffer handed back whatever the outcome was.
 ///

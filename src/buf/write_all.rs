@@ -19,7 +19,8 @@ where
     let mut done = 0;
     let mut buf = buf;
     while done < total {
-        let (res, slice) = write(buf.slice(done..total), done).await;
+        let end = total.min(done.saturating_add(super::MAX_RW_COUNT));
+        let (res, slice) = write(buf.slice(done..end), done).await;
         buf = slice.into_inner();
         match res {
             Ok(0) => {

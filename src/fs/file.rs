@@ -155,7 +155,8 @@ impl File {
         while done < total {
             // An offset past i64::MAX is refused by read_at (InvalidInput).
             let at = pos.saturating_add(done as u64);
-            let (res, slice) = self.read_at(buf.slice(done..), at).await;
+            let end = total.min(done.saturating_add(buf::MAX_RW_COUNT));
+            let (res, slice) = self.read_at(buf.slice(done..end), at).await;
             buf = slice.into_inner();
             match res {
                 Ok(0) => {

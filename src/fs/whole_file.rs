@@ -8,6 +8,13 @@ use std::path::Path;
 /// Reads of a file whose size is unknown (or reported as 0) start this big.
 const FIRST_READ: usize = 8 * 1024;
 
+fn out_of_memory(path: &Path, e: std::collections::TryReserveError) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!("reading {path:?}: no memory for its contents: {e}"),
+    )
+}
+
 /// The whole contents of `path`, read to end of file — not to the size
 /// the file reports, so files that report 0 (those of `/proc` and `/sys`)
 /// or grow while read come out whole, as with `std::fs::read`.
@@ -24,13 +31,20 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let first = usize::try_from(hint)
         .unwrap_or(usize::MAX)
         .saturating_add(1);
-    let mut buf = Vec::with_capacity(first.max(FIRST_READ));
+    // Like std, a size that cannot be allocated is an error, not an abort.
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(first.max(FIRST_READ))
+        .map_err(|e| out_of_memory(path, e))?;
     loop {
         if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity().max(FIRST_READ));
+            buf.try_reserve(buf.capacity().max(FIRST_READ))
+                .map_err(|e| out_of_memory(path, e))?;
         }
         let at = buf.len();
-        let (res, slice) = file.read_at(buf.slice(at..), at as u64).await;
+        let end = buf
+            .capacity()
+            .min(at.saturating_add(crate::buf::MAX_RW_COUNT));
+        let (res, slice) = file.read_at(buf.slice(at..end), at as u64).await;
         buf = slice.into_inner();
         match res {
             Ok(0) => break,
