@@ -4,6 +4,7 @@
 //! lose nothing: bytes rescued from dropped reads, and whether a read was
 //! orphaned at shutdown (its bytes may be gone).
 
+use super::datagram_read::Datagram;
 use super::files::FileTable;
 use crate::buf::IoBufMut;
 use io_uring::{squeue, types};
@@ -52,6 +53,10 @@ struct State {
     /// next read on the stream returns them first ("no data lost").
     rescued: Vec<u8>,
     rescued_pos: usize,
+    /// Datagrams the kernel delivered to receives whose futures were
+    /// dropped (datagram sockets keep message boundaries, so they are kept
+    /// whole, not appended to `rescued`).
+    datagrams: VecDeque<Datagram>,
     /// Dropped reads still in flight: a new read waits for them so bytes
     /// come out in the order they arrived.
     abandoned_reads: usize,
@@ -183,6 +188,16 @@ impl SharedFd {
         if state.abandoned_reads == 0 {
             wakers.extend(state.read_waiters.drain(..));
         }
+    }
+
+    /// Keep a datagram a dropped receive got, for the next receive.
+    pub(crate) fn rescue_datagram(&self, datagram: Datagram) {
+        self.0.state.borrow_mut().datagrams.push_back(datagram);
+    }
+
+    /// The oldest datagram rescued from a dropped receive.
+    pub(crate) fn take_datagram(&self) -> Option<Datagram> {
+        self.0.state.borrow_mut().datagrams.pop_front()
     }
 
     /// All rescued bytes not yet returned, taken at once.

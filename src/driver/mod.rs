@@ -11,6 +11,7 @@ mod completion;
 pub(crate) mod cpu;
 mod enter;
 // Under loom the wake protocol uses a model of the eventfd (crate::loom).
+mod datagram_read;
 #[cfg_attr(all(test, corio_loom), allow(dead_code))]
 mod eventfd;
 mod fd;
@@ -23,6 +24,7 @@ mod stream_read;
 mod wake_target;
 
 pub(crate) use completion::Completion;
+pub(crate) use datagram_read::read_datagram;
 #[cfg(not(all(test, corio_loom)))]
 pub(crate) use eventfd::EventFd;
 pub(crate) use fd::{Detach, SharedFd};

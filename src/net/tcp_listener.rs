@@ -97,7 +97,7 @@ impl TcpListener {
     /// not leaked.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, addr) = Accept::submit(&self.fd).await?;
-        Ok((TcpStream::from_fd(fd), addr))
+        Ok((TcpStream::from_fd(fd), to_inet(addr)?))
     }
 
     /// The address this listener is bound to.

@@ -53,7 +53,7 @@ impl TcpStream {
         each_addr(addrs, |addr| async move {
             let socket = Socket::new(Domain::for_address(addr), Type::STREAM.cloexec(), None)?;
             let fd = SharedFd::new(OwnedFd::from(socket));
-            Connect::submit(&fd, addr).await?;
+            Connect::submit(&fd, addr.into()).await?;
             Ok(TcpStream { fd })
         })
         .await

@@ -1,11 +1,12 @@
 use super::{Op, OpCode};
 use crate::driver::{Completion, SharedFd};
 use io_uring::{opcode, squeue};
+use socket2::SockAddr;
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd};
 
-/// IORING_OP_ACCEPT: one connection and its peer address.
+/// IORING_OP_ACCEPT: one connection and its peer address (of any family:
+/// the listener's type converts it).
 pub(crate) struct Accept {
     fd: SharedFd,
     /// Boxed: the kernel writes the address here after submission.
@@ -25,7 +26,7 @@ impl Accept {
 
 // SAFETY: the entry points at the boxed address storage owned by `self`.
 unsafe impl OpCode for Accept {
-    type Output = io::Result<(OwnedFd, SocketAddr)>;
+    type Output = io::Result<(OwnedFd, SockAddr)>;
 
     fn entry(&mut self) -> squeue::Entry {
         let (storage, len) = &mut *self.addr;
@@ -41,10 +42,7 @@ unsafe impl OpCode for Accept {
         let fd = unsafe { OwnedFd::from_raw_fd(result? as i32) };
         let (storage, len) = *self.addr;
         // SAFETY: the kernel filled `storage` with an address of `len` bytes.
-        let addr = unsafe { socket2::SockAddr::new(storage, len) };
-        let addr = addr.as_socket().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "accepted a non-IP peer address")
-        })?;
+        let addr = unsafe { SockAddr::new(storage, len) };
         Ok((fd, addr))
     }
 

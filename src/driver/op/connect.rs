@@ -1,22 +1,22 @@
 use super::{Op, OpCode};
 use crate::driver::SharedFd;
 use io_uring::{opcode, squeue};
+use socket2::SockAddr;
 use std::io;
-use std::net::SocketAddr;
 
 /// IORING_OP_CONNECT.
 pub(crate) struct Connect {
     fd: SharedFd,
     /// Boxed: older kernels read the address when the request is issued,
     /// which can be after submission.
-    addr: Box<socket2::SockAddr>,
+    addr: Box<SockAddr>,
 }
 
 impl Connect {
-    pub(crate) fn submit(fd: &SharedFd, addr: SocketAddr) -> Op<Connect> {
+    pub(crate) fn submit(fd: &SharedFd, addr: SockAddr) -> Op<Connect> {
         Op::submit(Connect {
             fd: fd.clone(),
-            addr: Box::new(socket2::SockAddr::from(addr)),
+            addr: Box::new(addr),
         })
     }
 }
