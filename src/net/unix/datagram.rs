@@ -22,7 +22,7 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
-    fn new() -> io::Result<Socket> {
+    fn socket() -> io::Result<Socket> {
         Socket::new(Domain::UNIX, Type::DGRAM.cloexec(), None)
     }
 
@@ -43,7 +43,7 @@ impl UnixDatagram {
     }
 
     fn bind_sockaddr(addr: SockAddr) -> io::Result<UnixDatagram> {
-        let socket = Self::new()?;
+        let socket = Self::socket()?;
         socket.bind(&addr)?;
         Ok(Self::from_socket(socket))
     }
@@ -51,7 +51,7 @@ impl UnixDatagram {
     /// A socket bound to nothing: it can send, and receive replies only
     /// after [`connect`](UnixDatagram::connect) (or from a pair).
     pub fn unbound() -> io::Result<UnixDatagram> {
-        Ok(Self::from_socket(Self::new()?))
+        Ok(Self::from_socket(Self::socket()?))
     }
 
     /// A connected pair of sockets.
