@@ -8,6 +8,7 @@
 //! (every socket here implements `AsFd`).
 
 mod addr;
+mod incoming;
 mod recv_multishot;
 mod tcp_listener;
 mod tcp_stream;
@@ -15,6 +16,7 @@ mod udp;
 mod unix;
 
 pub use addr::ToSocketAddrs;
+pub use incoming::{Accepted, Incoming};
 pub use recv_multishot::RecvMultishot;
 pub use tcp_listener::TcpListener;
 pub use tcp_stream::TcpStream;

@@ -1,6 +1,6 @@
 use super::addr::{no_address, resolve_here, to_inet};
-use super::TcpStream;
 use super::ToSocketAddrs;
+use super::{Incoming, TcpStream};
 use crate::driver::op::Accept;
 use crate::driver::SharedFd;
 use socket2::{Domain, SockRef, Socket, Type};
@@ -98,6 +98,12 @@ impl TcpListener {
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, addr) = Accept::submit(&self.fd).await?;
         Ok((TcpStream::from_fd(fd), to_inet(addr)?))
+    }
+
+    /// Every connection this listener accepts, as a stream: one multishot
+    /// accept, re-armed when the kernel ends it (see [`Incoming`]).
+    pub fn incoming(&self) -> Incoming {
+        Incoming::new(&self.fd)
     }
 
     /// The address this listener is bound to.

@@ -7,6 +7,7 @@
 //! still touch.
 
 mod accept;
+mod accept_multi;
 mod checks;
 mod close;
 mod connect;
@@ -28,6 +29,7 @@ mod vectored;
 mod write_at;
 
 pub(crate) use accept::Accept;
+pub(crate) use accept_multi::AcceptMulti;
 pub(crate) use close::close;
 pub(crate) use connect::Connect;
 pub(crate) use fsync::Fsync;

@@ -69,6 +69,13 @@ impl UnixListener {
         Ok((UnixStream::from_fd(fd), from_sockaddr(&addr)?))
     }
 
+    /// Every connection this listener accepts, as a stream: one multishot
+    /// accept, re-armed when the kernel ends it (see
+    /// [`Incoming`](crate::net::Incoming)).
+    pub fn incoming(&self) -> crate::net::Incoming<UnixStream> {
+        crate::net::Incoming::new(&self.fd)
+    }
+
     /// The address this listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         from_sockaddr(&SockRef::from(&self.fd).local_addr()?)
