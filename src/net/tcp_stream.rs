@@ -2,7 +2,7 @@ use super::addr::{each_addr, resolve, to_inet};
 use super::RecvMultishot;
 use super::ToSocketAddrs;
 use crate::buf::{self, BufResult, BufRing, IoBuf, IoBufMut};
-use crate::driver::op::{self, Connect, Recv, Send};
+use crate::driver::op::{self, Connect, Recv, Send, SendZc, ZcEvent};
 use crate::driver::{read_stream, SharedFd};
 use socket2::{Domain, SockRef, Socket, Type};
 use std::future::poll_fn;
@@ -117,6 +117,56 @@ impl TcpStream {
     /// of the bytes may have been sent already.
     pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
         Send::submit(&self.fd, buf).await
+    }
+
+    /// Send the initialised bytes of `buf` without copying them into the
+    /// kernel (IORING_OP_SEND_ZC, Linux 6.0): the network stack reads the
+    /// buffer's pages directly, and the buffer comes back only once the
+    /// kernel's notification says it no longer reads them. Returns how many
+    /// bytes were sent (possibly fewer).
+    ///
+    /// Worth it for large sends to a real network device, with several in
+    /// flight: pinning the pages and waiting for the notification cost more
+    /// than copying a small buffer. Over loopback it never wins, since the
+    /// receiver gets the pages and the kernel copies them anyway, and the
+    /// notification comes only once the receiver has read the data.
+    /// Measured here (2-CPU VM, Linux 6.18, one send at a time to a reading
+    /// peer on another thread, best of 3 GiB): `write` / `send_zc` moved
+    /// 0.64 / 0.05 GB/s at 1 KiB, 3.29 / 0.94 at 16 KiB, 3.54 / 2.77 at
+    /// 256 KiB, 3.79 / 2.91 at 1 MiB. Prefer [`write`](TcpStream::write)
+    /// below ~64 KiB, and measure on your NIC above it.
+    ///
+    /// Cancel-safety: dropping the future cancels the send, but some or all
+    /// bytes may have been sent; the buffer is released only after the
+    /// kernel's notification, never while it may still read it.
+    pub async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        let mut op = SendZc::stream(&self.fd, buf);
+        op.arm();
+        let mut sent = None;
+        // One result and at most one notification: bounded.
+        for _ in 0..3 {
+            match poll_fn(|cx| op.poll_next(cx)).await {
+                Some((event, more)) => {
+                    if let ZcEvent::Sent(result) = event {
+                        sent = Some(result);
+                    }
+                    if !more {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        let result = sent
+            .unwrap_or_else(|| Err(io::Error::other("zero-copy send ended without a result")))
+            .map(|n| n as usize);
+        match op.into_data() {
+            Some(data) => (result, data.into_buf()),
+            // Orphaned (the runtime shut down first): the kernel may still
+            // read the buffer, so it is never handed back and this never
+            // completes — as any operation; dropping it leaks the buffer.
+            None => std::future::pending().await,
+        }
     }
 
     /// Send all initialised bytes of `buf`, as many sends as needed. On

@@ -178,6 +178,15 @@ impl<T: Multishot> OpStream<T> {
         Poll::Ready(Some((data.next(result, flags), more)))
     }
 
+    /// The operation's data back, once it is not armed (the kernel is done
+    /// with it); `None` while armed.
+    pub(crate) fn into_data(mut self) -> Option<T> {
+        if self.is_armed() {
+            return None;
+        }
+        self.data.take()
+    }
+
     /// The operation's data (e.g. to read its configuration).
     pub(crate) fn data(&self) -> &T {
         self.data.as_ref().expect("stream data present while alive")
