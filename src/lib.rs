@@ -112,6 +112,7 @@
 pub mod buf;
 mod driver;
 pub mod fs;
+pub mod io;
 mod loom;
 mod metrics;
 pub mod net;

@@ -1,0 +1,17 @@
+//! Generic owned-buffer I/O: traits that every transport implements, so
+//! code is written once ([`AsyncRead`], [`AsyncWrite`], their extensions,
+//! [`AsyncReadAt`] and [`AsyncWriteAt`] for files), [`copy`] between any
+//! two, and in-kernel copies that never pass through user space
+//! ([`sendfile`], [`splice`]).
+//!
+//! The traits take buffers by value and hand them back, as every corio
+//! operation does (see [`BufResult`](crate::buf::BufResult)); their futures
+//! have the cancel-safety of the operations behind them.
+
+mod copy;
+mod splice;
+mod traits;
+
+pub use copy::copy;
+pub use splice::{sendfile, splice};
+pub use traits::{AsyncRead, AsyncReadAt, AsyncReadExt, AsyncWrite, AsyncWriteAt, AsyncWriteExt};
