@@ -21,6 +21,15 @@ pub unsafe trait IoBuf: Unpin + 'static {
     /// Total capacity: what a read may fill.
     fn bytes_total(&self) -> usize;
 
+    /// The registered buffer this is, or lies in: operations use the
+    /// fixed-buffer opcodes for it. Only [`FixedBuf`](super::FixedBuf) (and
+    /// a [`Slice`] of one) says yes; other implementations keep the
+    /// default.
+    #[doc(hidden)]
+    fn fixed_buffer(&self) -> Option<&super::FixedBuf> {
+        None
+    }
+
     /// A view of `range` of this buffer that can be passed to an operation
     /// in place of the whole buffer; [`Slice::into_inner`] gives the buffer
     /// back. An unbounded end means the buffer's capacity

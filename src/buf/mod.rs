@@ -15,6 +15,7 @@
 //! around while the kernel holds a pointer into its buffer.
 
 mod aligned;
+mod fixed;
 mod io_buf;
 mod io_buf_mut;
 mod ring;
@@ -22,6 +23,7 @@ mod slice;
 mod write_all;
 
 pub use aligned::AlignedBuf;
+pub use fixed::{FixedBuf, FixedBufPool};
 pub use io_buf::IoBuf;
 pub use io_buf_mut::IoBufMut;
 pub use ring::{BufRing, RingBuf};

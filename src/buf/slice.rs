@@ -63,6 +63,9 @@ unsafe impl<B: IoBuf> IoBuf for Slice<B> {
     fn bytes_init(&self) -> usize {
         self.buf.bytes_init().clamp(self.begin, self.end) - self.begin
     }
+    fn fixed_buffer(&self) -> Option<&super::FixedBuf> {
+        self.buf.fixed_buffer()
+    }
     fn bytes_total(&self) -> usize {
         self.end - self.begin
     }

@@ -6,6 +6,7 @@
 //! Every `unsafe` interaction with the kernel lives in this module and in
 //! [`crate::buf`].
 
+mod buffers;
 mod cell;
 mod completion;
 pub(crate) mod cpu;
@@ -23,6 +24,7 @@ mod slots;
 mod stream_read;
 mod wake_target;
 
+pub(crate) use buffers::BufferTable;
 pub(crate) use completion::Completion;
 pub(crate) use datagram_read::read_datagram;
 #[cfg(not(all(test, corio_loom)))]
@@ -115,6 +117,8 @@ pub(crate) struct Driver {
     pub(crate) current: Rc<Cell<CurrentTask>>,
     /// Registered files (descriptors name their slot in operations).
     pub(crate) files: Rc<FileTable>,
+    /// Registered buffers (fixed-buffer pools take slots in it).
+    pub(crate) buffers: Rc<BufferTable>,
 }
 
 impl Driver {
@@ -134,6 +138,7 @@ impl Driver {
             ));
         }
         let files = Rc::new(FileTable::new(ring.as_raw_fd()));
+        let buffers = Rc::new(BufferTable::new(ring.as_raw_fd()));
         let probe = setup::probe(&ring);
         let msg_ring = probe
             .as_ref()
@@ -157,6 +162,7 @@ impl Driver {
             free_buf_groups: Vec::new(),
             current,
             files,
+            buffers,
         })
     }
 
@@ -670,6 +676,7 @@ impl Driver {
             std::mem::forget(std::mem::replace(&mut self.wake_buf, Box::new(0)));
         }
         self.ring_fd.unregister();
+        self.buffers.close();
         if orphaned > 0 {
             // Unregistering the file table can wait for the requests that
             // still use it (on some kernels): the orphaned ones may never

@@ -40,6 +40,11 @@ pub(crate) fn files() -> Option<Rc<crate::driver::FileTable>> {
     with_core(|core| core.files.clone())
 }
 
+/// The registered-buffer table of the runtime running on this thread.
+pub(crate) fn buffers() -> Option<Rc<crate::driver::BufferTable>> {
+    with_core(|core| core.buffers.clone())
+}
+
 /// Run `f` with the running runtime's core, if any, without cloning it.
 pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> Option<R> {
     CURRENT

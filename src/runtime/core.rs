@@ -1,7 +1,7 @@
 //! One runtime's state on its thread: ring, tasks, run queue, timers.
 
 use super::shared::{Remote, Shared, MAIN_TASK};
-use crate::driver::{Driver, DriverCell, FileTable, Handle, Ready};
+use crate::driver::{BufferTable, Driver, DriverCell, FileTable, Handle, Ready};
 use crate::task::Executor;
 use crate::time::timers::{Timers, TimersHandle};
 use std::cell::{Cell, RefCell};
@@ -23,6 +23,8 @@ pub(crate) struct Core {
     pub(crate) main_waker: Waker,
     /// The driver's fixed-file table (reachable without borrowing it).
     pub(crate) files: Rc<FileTable>,
+    /// The driver's registered-buffer table (likewise).
+    pub(crate) buffers: Rc<BufferTable>,
     /// Work reaped from the ring and due timers, done by the loop after the
     /// driver is released (see [`Ready`]).
     pub(crate) ready: RefCell<Ready>,
@@ -44,8 +46,10 @@ impl Core {
             }
         }
         let files = driver.files.clone();
+        let buffers = driver.buffers.clone();
         Ok(Core {
             files,
+            buffers,
             driver: Rc::new(DriverCell::new(driver)),
             timers: Rc::new(RefCell::new(Timers::new())),
             main_waker: Waker::from(Arc::new(MainWaker(shared.clone()))),

@@ -60,11 +60,18 @@ unsafe impl<B: IoBufMut> OpCode for ReadAt<B> {
     type Output = BufResult<usize, B>;
 
     fn entry(&mut self) -> squeue::Entry {
-        self.fd.entry(|fd| {
-            opcode::Read::new(fd, self.buf.stable_mut_ptr(), self.len)
-                .offset(self.offset)
-                .build()
-        })
+        let (ptr, len, offset) = (self.buf.stable_mut_ptr(), self.len, self.offset);
+        // A registered buffer of this ring: READ_FIXED skips pinning it.
+        match self.buf.fixed_buffer().and_then(|b| b.slot_here()) {
+            Some(slot) => self.fd.entry(|fd| {
+                opcode::ReadFixed::new(fd, ptr, len, slot)
+                    .offset(offset)
+                    .build()
+            }),
+            None => self
+                .fd
+                .entry(|fd| opcode::Read::new(fd, ptr, len).offset(offset).build()),
+        }
     }
 
     fn complete(mut self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {

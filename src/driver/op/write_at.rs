@@ -34,11 +34,18 @@ unsafe impl<B: IoBuf> OpCode for WriteAt<B> {
     type Output = BufResult<usize, B>;
 
     fn entry(&mut self) -> squeue::Entry {
-        self.fd.entry(|fd| {
-            opcode::Write::new(fd, self.buf.stable_ptr(), self.len)
-                .offset(self.offset)
-                .build()
-        })
+        let (ptr, len, offset) = (self.buf.stable_ptr(), self.len, self.offset);
+        // A registered buffer of this ring: WRITE_FIXED skips pinning it.
+        match self.buf.fixed_buffer().and_then(|b| b.slot_here()) {
+            Some(slot) => self.fd.entry(|fd| {
+                opcode::WriteFixed::new(fd, ptr, len, slot)
+                    .offset(offset)
+                    .build()
+            }),
+            None => self
+                .fd
+                .entry(|fd| opcode::Write::new(fd, ptr, len).offset(offset).build()),
+        }
     }
 
     fn complete(self, result: io::Result<u32>, _flags: u32) -> BufResult<usize, B> {
