@@ -42,7 +42,9 @@
 //! | `Future` + `set_result` / `cancel` | [`sync::oneshot`]: `Sender::send` / drop the sender |
 //! | `asyncio.sleep`, `wait_for` | [`time::sleep`], [`time::timeout`] |
 //! | `async with` | `File`/`TcpStream` with `close().await`, and a `Drop` that never leaks |
-//! | `async for` | `futures_core::Stream`s: [`time::Interval`], [`net::RecvMultishot`] (a connection's data, from [`net::TcpStream::recv_multishot`]) |
+//! | `async for` | `futures_core::Stream`s: [`time::Interval`], [`net::RecvMultishot`] (a connection's data, from [`net::TcpStream::recv_multishot`]), [`net::Incoming`] (connections), [`fs::ReadDir`] |
+//! | `start_unix_server`, `create_datagram_endpoint`, `loop.sendfile` | [`net::UnixListener`], [`net::UdpSocket`], [`io::sendfile`] |
+//! | `StreamReader` / `StreamWriter` | [`io::AsyncReadExt`], [`io::AsyncWriteExt`], [`io::copy`] |
 //!
 //! ## The ownership model
 //!
@@ -90,7 +92,13 @@
 //! | `File::read_at`, `read_exact_at` | safe: a regular file is unchanged, read again; a byte stream (FIFO, device) returns a dropped read's bytes next |
 //! | `File::write_at`, `write_all_at` | some bytes may have been written |
 //! | `TcpListener::accept`, `TcpStream::connect`, `File::open` | safe: a connection or file opened anyway is closed |
+//! | `UdpSocket::recv`, `recv_from` (and Unix datagrams) | safe: a datagram delivered to a dropped receive is returned by the next one |
+//! | `TcpListener::incoming` (the stream) | safe: connections accepted for it after it is dropped are closed |
+//! | `io::splice` | not cancel-safe: bytes in its internal pipe are lost |
 //! | `sleep`, `timeout`, `Interval::tick` | safe |
+//!
+//! Every operation, its io_uring opcode and its cancel-safety: the README's
+//! "I/O operations" table.
 //!
 //! ## Threads
 //!
