@@ -40,10 +40,16 @@ pub(crate) async fn read_datagram<B: IoBufMut>(
             std::ptr::copy_nonoverlapping(datagram.bytes.as_ptr(), buf.stable_mut_ptr(), n);
             buf.set_init(n);
         }
-        let result = received(datagram.len, buf.bytes_total()).map(|len| (len, datagram.from));
+        // `n` bytes of it are in `buf`: fewer than its length when this
+        // buffer, or the dropped receive's, was too small.
+        let result = received(datagram.len, n).map(|len| (len, datagram.from));
         return (result, buf);
     }
-    RecvMsg::submit(fd, buf, from).await
+    // The sender is asked for even when the caller does not want it: if
+    // this receive is dropped after the kernel delivered, the datagram is
+    // returned by a later receive, which may be a `recv_from`.
+    let (res, buf) = RecvMsg::submit(fd, buf).await;
+    (res.map(|(n, addr)| (n, addr.filter(|_| from))), buf)
 }
 
 /// The datagram's length if it fit a buffer of `capacity` bytes, else the

@@ -23,12 +23,10 @@ pub(crate) struct RecvMsg<B> {
     fd: SharedFd,
     buf: B,
     header: Box<Header>,
-    /// Ask for the sender's address.
-    from: bool,
 }
 
 impl<B: IoBufMut> RecvMsg<B> {
-    pub(crate) fn submit(fd: &SharedFd, buf: B, from: bool) -> Op<RecvMsg<B>> {
+    pub(crate) fn submit(fd: &SharedFd, buf: B) -> Op<RecvMsg<B>> {
         // SAFETY: an all-zero msghdr and iovec are valid values (null
         // pointers, zero lengths), filled in by `entry`.
         let (msg, iov) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
@@ -40,15 +38,14 @@ impl<B: IoBufMut> RecvMsg<B> {
                 iov,
                 addr: SockAddrStorage::zeroed(),
             }),
-            from,
         })
     }
 
-    /// The sender's address, if asked for and the kernel gave one.
+    /// The sender's address, if the kernel gave one.
     /// Taken once, after the final completion.
     fn sender(&mut self) -> Option<SockAddr> {
         let len = self.header.msg.msg_namelen;
-        (self.from && len > 0).then(|| {
+        (len > 0).then(|| {
             let addr = std::mem::replace(&mut self.header.addr, SockAddrStorage::zeroed());
             // SAFETY: the kernel wrote an address of `len` bytes into
             // `addr` and set `msg_namelen` to it.
@@ -79,10 +76,8 @@ unsafe impl<B: IoBufMut> OpCode for RecvMsg<B> {
         };
         header.msg.msg_iov = &mut header.iov;
         header.msg.msg_iovlen = 1;
-        if self.from {
-            header.msg.msg_name = (&mut header.addr as *mut SockAddrStorage).cast();
-            header.msg.msg_namelen = header.addr.size_of();
-        }
+        header.msg.msg_name = (&mut header.addr as *mut SockAddrStorage).cast();
+        header.msg.msg_namelen = header.addr.size_of();
         let msg: *mut libc::msghdr = &mut header.msg;
         self.fd.entry(|fd| {
             opcode::RecvMsg::new(fd, msg)

@@ -11,6 +11,15 @@ use std::sync::OnceLock;
 
 /// The address of a path.
 pub(super) fn of_path(path: &Path) -> io::Result<SockAddr> {
+    // The kernel would read the path only up to the NUL: another path.
+    // (A leading NUL would make it an abstract name: those go through
+    // the `_addr` forms.)
+    if path.as_os_str().as_bytes().contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("Unix socket path {path:?} contains a NUL byte"),
+        ));
+    }
     SockAddr::unix(path).map_err(|e| {
         io::Error::new(
             e.kind(),
