@@ -3,7 +3,9 @@ use super::{
     WriteSpec,
 };
 use crate::stats::Rng;
+use corio::buf::{FixedBufPool, IoBufMut};
 use corio::fs::OpenOptions;
+use hdrhistogram::Histogram;
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
@@ -34,7 +36,9 @@ unsafe impl corio::buf::IoBufMut for AlignedBuf {
     }
 }
 
-pub fn random_read(spec: &ReadSpec) -> io::Result<ReadResult> {
+/// Random reads, each task reusing one buffer (from the heap, or with
+/// `fixed`, from a registered `FixedBufPool`: READ_FIXED).
+fn random_read_with(spec: &ReadSpec, fixed: bool) -> io::Result<ReadResult> {
     let rt = corio::Builder::new()
         .entries((spec.qd as u32 * 2).max(256))
         .build()?;
@@ -46,33 +50,27 @@ pub fn random_read(spec: &ReadSpec) -> io::Result<ReadResult> {
                 .open(&spec.path)
                 .await?,
         );
+        let pool = if fixed {
+            Some(FixedBufPool::new(spec.qd as u16, spec.block)?)
+        } else {
+            None
+        };
         let hist = Rc::new(RefCell::new(histogram()));
         let start = Instant::now();
-        let deadline = start + spec.duration;
         let mut loops = Vec::new();
         for k in 0..spec.qd {
             let (file, hist, spec) = (file.clone(), hist.clone(), spec.clone());
-            loops.push(corio::spawn(async move {
-                let mut rng = Rng::new(spec.seed + k as u64);
-                let mut buf = AlignedBuf::new(spec.block);
-                let mut ops = 0u64;
-                // One clock read per read, as in the raw loop: the end of one
-                // read is the start of the next and the deadline check.
-                let mut t = Instant::now();
-                while t < deadline {
-                    let offset = rng.below(spec.blocks) * spec.block as u64;
-                    let (res, b) = file.read_at(buf, offset).await;
-                    buf = b;
-                    let n = res?;
-                    let done = Instant::now();
-                    let elapsed = (done - t).as_nanos() as u64;
-                    t = done;
-                    check_block(&buf.as_slice()[..n], offset, spec.full_check)?;
-                    let _ = hist.borrow_mut().record(elapsed.max(1));
-                    ops += 1;
+            let reads = match &pool {
+                Some(pool) => {
+                    let buf = pool.try_take().expect("one buffer per task");
+                    corio::spawn(read_loop(file, hist, spec, k, buf, |b| &b[..]))
                 }
-                io::Result::Ok(ops)
-            }));
+                None => {
+                    let buf = AlignedBuf::new(spec.block);
+                    corio::spawn(read_loop(file, hist, spec, k, buf, |b| b.as_slice()))
+                }
+            };
+            loops.push(reads);
         }
         let mut ops = 0;
         for handle in loops {
@@ -82,6 +80,45 @@ pub fn random_read(spec: &ReadSpec) -> io::Result<ReadResult> {
         let hist = hist.borrow().clone();
         Ok(ReadResult { ops, elapsed, hist })
     })
+}
+
+/// One task's reads until the deadline; its op count.
+async fn read_loop<B: IoBufMut>(
+    file: Rc<corio::fs::File>,
+    hist: Rc<RefCell<Histogram<u64>>>,
+    spec: ReadSpec,
+    k: usize,
+    mut buf: B,
+    view: fn(&B) -> &[u8],
+) -> io::Result<u64> {
+    let deadline = Instant::now() + spec.duration;
+    let mut rng = Rng::new(spec.seed + k as u64);
+    let mut ops = 0u64;
+    // One clock read per read, as in the raw loop: the end of one read is
+    // the start of the next and the deadline check.
+    let mut t = Instant::now();
+    while t < deadline {
+        let offset = rng.below(spec.blocks) * spec.block as u64;
+        let (res, b) = file.read_at(buf, offset).await;
+        buf = b;
+        let n = res?;
+        let done = Instant::now();
+        let elapsed = (done - t).as_nanos() as u64;
+        t = done;
+        check_block(&view(&buf)[..n], offset, spec.full_check)?;
+        let _ = hist.borrow_mut().record(elapsed.max(1));
+        ops += 1;
+    }
+    Ok(ops)
+}
+
+pub fn random_read(spec: &ReadSpec) -> io::Result<ReadResult> {
+    random_read_with(spec, false)
+}
+
+/// As `random_read`, the buffers registered with the ring (READ_FIXED).
+pub fn random_read_fixed(spec: &ReadSpec) -> io::Result<ReadResult> {
+    random_read_with(spec, true)
 }
 
 pub fn seq_write(spec: &WriteSpec) -> io::Result<WriteResult> {

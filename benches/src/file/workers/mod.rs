@@ -30,6 +30,7 @@ use std::time::Duration;
 /// separately (an external program).
 pub const READ_CONTENDERS: &[&str] = &[
     "corio",
+    "corio-fixed",
     "tokio-fs",
     "tokio-pread",
     "tokio-uring",
@@ -128,6 +129,7 @@ pub fn check_block(buf: &[u8], offset: u64, full: bool) -> io::Result<()> {
 pub fn random_read(contender: &str, spec: &ReadSpec) -> io::Result<ReadResult> {
     match contender {
         "corio" => corio_rt::random_read(spec),
+        "corio-fixed" => corio_rt::random_read_fixed(spec),
         "tokio-fs" => tokio_rt::random_read_fs(spec),
         "tokio-pread" => tokio_rt::random_read_pread(spec),
         "tokio-uring" => tokio_uring_rt::random_read(spec),
