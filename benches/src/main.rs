@@ -17,7 +17,9 @@ mod echo;
 mod file;
 mod micro;
 mod netstat;
+mod udp;
 mod report;
+mod sendfile;
 mod stats;
 mod sys;
 
@@ -142,6 +144,7 @@ impl Mode {
             spin: self.spin,
             warmup: self.warmup,
             window: self.measure,
+            transport: echo::loadgen::Transport::Tcp,
         }
     }
 
@@ -183,7 +186,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: corio-bench <all|echo|scale|file|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
+        "usage: corio-bench <all|echo|udp|scale|file|sendfile|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
          [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--client-cpus 2-9] [--spin] [--tcp-counters] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
@@ -237,6 +240,16 @@ fn main() -> ExitCode {
             }
         };
     }
+    if cmd == "serve-udp" {
+        let name = args.get(1).map(String::as_str).unwrap_or("");
+        return match udp::serve_child(name) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name} UDP server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if cmd == "serve" {
         let name = args.get(1).map(String::as_str).unwrap_or("");
         return match echo::serve_child(name) {
@@ -279,7 +292,9 @@ fn main() -> ExitCode {
         "all" => echo::run(&mode, &echo_contenders, &mut report)
             .and_then(|()| echo::scale(&mode, &echo_contenders, &mut report))
             .and_then(|()| echo::multi::run(&mode, &server_cores, &mut report))
+            .and_then(|()| udp::run(&mode, &echo_contenders, &mut report))
             .and_then(|()| file::run(&mode, &all, &mut report))
+            .and_then(|()| sendfile::run(&mode, &mut report))
             .and_then(|()| cross_core::run(&mode, &mut report))
             .map(|()| micro::add_to(&mut report)),
         "echo" if mode.server_cores.is_some() => {
@@ -287,6 +302,8 @@ fn main() -> ExitCode {
         }
         "echo" => echo::run(&mode, &echo_contenders, &mut report),
         "scale" => echo::scale(&mode, &echo_contenders, &mut report),
+        "udp" => udp::run(&mode, &echo_contenders, &mut report),
+        "sendfile" => sendfile::run(&mode, &mut report),
         "file" => file::run(&mode, &all, &mut report),
         "cross-core" => cross_core::run(&mode, &mut report),
         _ => return usage(),

@@ -6,8 +6,8 @@
 use hdrhistogram::Histogram;
 use io_uring::{opcode, types, IoUring};
 use std::io::{self, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 /// How much of each echoed message is compared with what was sent.
@@ -29,8 +29,42 @@ pub struct Window {
     pub hist: Histogram<u64>,
 }
 
+/// A client's socket: a TCP connection, or a UDP socket connected to the
+/// server (one datagram per message, SEND/RECV as for TCP).
+enum Socket {
+    Tcp(TcpStream),
+    Udp(UdpSocket),
+}
+
+impl Socket {
+    fn fd(&self) -> RawFd {
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Udp(s) => s.as_raw_fd(),
+        }
+    }
+
+    /// Make receives in flight complete (so their buffers can be freed).
+    fn shutdown(&self) {
+        let _ = match self {
+            Socket::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            // shutdown(2) of a UDP socket wakes its receives (end of file).
+            Socket::Udp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+/// The transport a load generator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    /// UDP: a lost datagram would stall its client forever, so waits are
+    /// bounded (and a stalled client is simply one fewer in the window).
+    Udp,
+}
+
 struct Conn {
-    stream: TcpStream,
+    stream: Socket,
     out: Box<[u8]>,
     inp: Box<[u8]>,
     sent: usize,
@@ -60,6 +94,7 @@ pub struct LoadGen {
     check: Check,
     /// Busy-poll the ring instead of sleeping in `io_uring_enter`.
     spin: bool,
+    transport: Transport,
     in_flight: usize,
 }
 
@@ -69,7 +104,7 @@ impl Drop for LoadGen {
     /// memory.
     fn drop(&mut self) {
         for c in &self.conns {
-            let _ = c.stream.shutdown(std::net::Shutdown::Both);
+            c.stream.shutdown();
         }
         let deadline = Instant::now() + Duration::from_secs(2);
         while self.in_flight > 0 && Instant::now() < deadline {
@@ -94,6 +129,18 @@ impl LoadGen {
         check: Check,
         spin: bool,
     ) -> io::Result<LoadGen> {
+        Self::connect_with(Transport::Tcp, addr, connections, size, check, spin)
+    }
+
+    /// As [`connect`](LoadGen::connect), over `transport`.
+    pub fn connect_with(
+        transport: Transport,
+        addr: SocketAddr,
+        connections: usize,
+        size: usize,
+        check: Check,
+        spin: bool,
+    ) -> io::Result<LoadGen> {
         let entries = (connections * 2).next_power_of_two().clamp(64, 16384) as u32;
         let ring = IoUring::builder()
             .setup_single_issuer()
@@ -103,8 +150,18 @@ impl LoadGen {
             .or_else(|_| IoUring::new(entries))?;
         let mut conns = Vec::with_capacity(connections);
         for i in 0..connections {
-            let stream = connect_retry(addr)?;
-            stream.set_nodelay(true)?;
+            let stream = match transport {
+                Transport::Tcp => {
+                    let stream = connect_retry(addr)?;
+                    stream.set_nodelay(true)?;
+                    Socket::Tcp(stream)
+                }
+                Transport::Udp => {
+                    let socket = UdpSocket::bind("127.0.0.1:0")?;
+                    socket.connect(addr)?;
+                    Socket::Udp(socket)
+                }
+            };
             let mut out = vec![0u8; size].into_boxed_slice();
             fill(&mut out, i, 0);
             conns.push(Conn {
@@ -123,6 +180,7 @@ impl LoadGen {
             size,
             check,
             spin,
+            transport,
             in_flight: 0,
         };
         for i in 0..connections {
@@ -145,7 +203,7 @@ impl LoadGen {
     fn push_send(&mut self, i: usize) {
         let c = &self.conns[i];
         let e = opcode::Send::new(
-            types::Fd(c.stream.as_raw_fd()),
+            types::Fd(c.stream.fd()),
             c.out[c.sent..].as_ptr(),
             (self.size - c.sent) as u32,
         )
@@ -158,7 +216,7 @@ impl LoadGen {
     fn push_recv(&mut self, i: usize) {
         let c = &mut self.conns[i];
         let e = opcode::Recv::new(
-            types::Fd(c.stream.as_raw_fd()),
+            types::Fd(c.stream.fd()),
             c.inp[c.received..].as_mut_ptr(),
             (self.size - c.received) as u32,
         )
@@ -178,12 +236,16 @@ impl LoadGen {
         while Instant::now() < end {
             let entered = if self.spin {
                 self.poll_once()
+            } else if self.transport == Transport::Udp {
+                let ts = types::Timespec::new().nsec(10_000_000);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(1, &args)
             } else {
                 self.ring.submit_and_wait(1)
             };
             match entered {
                 Ok(_) => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY)) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINTR | libc::EBUSY | libc::ETIME)) => {}
                 Err(e) => return Err(e),
             }
             cqes.clear();

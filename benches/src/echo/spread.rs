@@ -3,7 +3,7 @@
 //! server on a machine with CPUs to spare can be driven until its core is
 //! full, and the report can tell which side saturated.
 
-use super::loadgen::{Check, LoadGen, Window};
+use super::loadgen::{Check, LoadGen, Transport, Window};
 use crate::sys;
 use std::io;
 use std::net::SocketAddr;
@@ -31,6 +31,7 @@ pub struct Load {
     pub spin: bool,
     pub warmup: Duration,
     pub window: Duration,
+    pub transport: Transport,
 }
 
 /// The CPUs the load generators use by default: every CPU but the
@@ -71,7 +72,14 @@ pub fn run(
                     _ => Ok(()),
                 };
                 let gen = pinned.and_then(|()| {
-                    LoadGen::connect(addr, connections, load.size, load.check, load.spin)
+                    LoadGen::connect_with(
+                        load.transport,
+                        addr,
+                        connections,
+                        load.size,
+                        load.check,
+                        load.spin,
+                    )
                 });
                 barrier.wait();
                 let warmed = gen.and_then(|mut gen| gen.run(load.warmup).map(|_| gen));

@@ -23,7 +23,7 @@ const WRITE_BLOCK: usize = 128 * 1024;
 
 /// Where the benchmark files live: `$CORIO_BENCH_DIR`, else
 /// `target/corio-bench-data` (on disk: /tmp may be tmpfs, without O_DIRECT).
-fn data_dir() -> PathBuf {
+pub fn data_dir() -> PathBuf {
     std::env::var_os("CORIO_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/corio-bench-data"))
