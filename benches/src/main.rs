@@ -17,11 +17,11 @@ mod echo;
 mod file;
 mod micro;
 mod netstat;
-mod udp;
 mod report;
 mod sendfile;
 mod stats;
 mod sys;
+mod udp;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -120,10 +120,14 @@ fn measure(contender: &str, path: &Path, len: u64) -> io::Result<f64> {
     })
     .join()
     .map_err(|_| io::Error::other("sender panicked"))??;
-    let got = sink.join().map_err(|_| io::Error::other("sink panicked"))??;
+    let got = sink
+        .join()
+        .map_err(|_| io::Error::other("sink panicked"))??;
     let secs = start.elapsed().as_secs_f64();
     if got != len {
-        return Err(io::Error::other(format!("{contender}: the sink got {got} of {len} bytes")));
+        return Err(io::Error::other(format!(
+            "{contender}: the sink got {got} of {len} bytes"
+        )));
     }
     Ok(len as f64 / secs / 1e9)
 }
@@ -175,7 +179,11 @@ pub fn run(mode: &Mode, report: &mut Report) -> io::Result<()> {
         .collect();
     report.table(
         &format!("{} MiB file → loopback TCP", len >> 20),
-        &["contender", "GB/s median (min–max)", "ratio (corio-sendfile ÷)"],
+        &[
+            "contender",
+            "GB/s median (min–max)",
+            "ratio (corio-sendfile ÷)",
+        ],
         &rows,
     );
     let _ = std::fs::remove_file(&path);

@@ -81,7 +81,12 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
             let tput = med(i, |s| s.msgs_per_sec);
             rows.push(vec![
                 name.to_string(),
-                format!("{:.1} ({:.1}–{:.1})", tput.median / 1e3, tput.min / 1e3, tput.max / 1e3),
+                format!(
+                    "{:.1} ({:.1}–{:.1})",
+                    tput.median / 1e3,
+                    tput.min / 1e3,
+                    tput.max / 1e3
+                ),
                 fmt_ratio(corio.map(|c| c / tput.median)),
                 format!("{:.2}", med(i, |s| s.server_us_per_msg).median),
                 format!("{:.0}", med(i, |s| s.p50_us).median),
