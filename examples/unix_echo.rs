@@ -1,7 +1,9 @@
 //! An echo server on a Unix-domain socket: the TCP echo, over a path.
 //!
 //! asyncio's `asyncio.start_unix_server`; here `UnixListener::incoming`
-//! yields every connection from one multishot accept and each gets a task.
+//! yields every connection from one multishot accept and each gets a task,
+//! which echoes with `corio::io::copy` — the generic owned-buffer traits:
+//! `&UnixStream` is both an `AsyncRead` and an `AsyncWrite`.
 //!
 //! ```text
 //! cargo run --example unix_echo -- /tmp/corio-echo.sock
@@ -16,16 +18,10 @@ use std::future::poll_fn;
 use std::pin::Pin;
 
 async fn serve(stream: UnixStream) -> std::io::Result<()> {
-    let mut buf = Vec::with_capacity(16 * 1024);
-    loop {
-        let (res, b) = stream.read(buf).await;
-        if res? == 0 {
-            return stream.close().await;
-        }
-        let (res, b) = stream.write_all(b).await;
-        res?;
-        buf = b;
-    }
+    // Read from the stream and write back to it until the client is done.
+    let (mut from, mut to) = (&stream, &stream);
+    corio::io::copy(&mut from, &mut to).await?;
+    stream.close().await
 }
 
 fn main() -> std::io::Result<()> {

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use corio::net::{TcpListener, TcpStream};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -115,6 +116,99 @@ fn dropped_send_zc_futures_leave_the_connection_and_runtime_working() {
             let all = reader.await.unwrap();
             assert!(all.ends_with(b"end"));
             assert!(all[..all.len() - 3].iter().all(|&x| x == 7));
+        })
+    });
+}
+
+/// A buffer that says when it is dropped.
+struct Tracked(Vec<u8>, std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.1.set(true);
+    }
+}
+
+// SAFETY: the Vec's heap memory does not move with the value.
+unsafe impl corio::buf::IoBuf for Tracked {
+    fn stable_ptr(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.0.len()
+    }
+    fn bytes_total(&self) -> usize {
+        self.0.capacity()
+    }
+}
+
+#[test]
+fn a_dropped_send_zc_holds_its_buffer_until_the_kernels_final_completion() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (a, b) = pair().await;
+            let reader = corio::spawn(async move { read_exactly(&b, 20 * 64 * 1024).await });
+            for round in 0..20u8 {
+                let dropped = std::rc::Rc::new(std::cell::Cell::new(false));
+                let buf = Tracked(pattern(64 * 1024, round), dropped.clone());
+                // Submitted by the first poll, dropped before the ring
+                // turns: neither the result nor the notification is in.
+                let mut send = Box::pin(a.send_zc(buf));
+                let polled = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(send.as_mut().poll(cx).is_pending())
+                })
+                .await;
+                assert!(polled, "a send cannot complete before the ring turns");
+                drop(send);
+                assert!(
+                    !dropped.get(),
+                    "the buffer was released while the kernel may read it"
+                );
+                // (Over loopback the kernel copies and notifies at once.)
+                let start = Instant::now();
+                while !dropped.get() && start.elapsed() < Duration::from_secs(10) {
+                    corio::nop().await.unwrap();
+                }
+                assert!(
+                    dropped.get(),
+                    "the buffer never came back after the notification"
+                );
+            }
+            drop(a);
+            // Every cancelled send either went out whole or not at all.
+            reader.abort();
+        })
+    });
+}
+
+#[test]
+fn send_zc_from_a_fixed_buffer_and_udp_send_to_zc_deliver_their_bytes() {
+    with_time_limit(LIMIT, || {
+        corio::block_on(async {
+            let (a, b) = pair().await;
+            let pool = corio::buf::FixedBufPool::new(2, 8192).unwrap();
+            let mut buf = pool.take().await;
+            buf.extend_from_slice(&pattern(8192, 4));
+            let reader = corio::spawn(async move { read_exactly(&b, 8192).await });
+            let (res, buf) = a.send_zc(buf).await;
+            assert_eq!(res.unwrap(), 8192);
+            drop(buf);
+            assert_eq!(
+                first_difference(&reader.await.unwrap(), &pattern(8192, 4)),
+                None
+            );
+            assert_eq!(pool.available(), 2);
+
+            let rx = corio::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let tx = corio::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let (res, _) = tx
+                .send_to_zc(pattern(1000, 7), rx.local_addr().unwrap())
+                .await;
+            assert_eq!(res.unwrap(), 1000);
+            let (res, got) = rx.recv_from(Vec::with_capacity(2000)).await;
+            let (n, from) = res.unwrap();
+            assert_eq!((n, from), (1000, tx.local_addr().unwrap()));
+            assert_eq!(got, pattern(1000, 7));
         })
     });
 }

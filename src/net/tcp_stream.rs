@@ -2,7 +2,7 @@ use super::addr::{each_addr, resolve, to_inet};
 use super::RecvMultishot;
 use super::ToSocketAddrs;
 use crate::buf::{self, BufResult, BufRing, IoBuf, IoBufMut};
-use crate::driver::op::{self, Connect, Recv, Send, SendZc, ZcEvent};
+use crate::driver::op::{self, Connect, Recv, Send};
 use crate::driver::{read_stream, SharedFd};
 use socket2::{Domain, SockRef, Socket, Type};
 use std::future::poll_fn;
@@ -136,37 +136,14 @@ impl TcpStream {
     /// 256 KiB, 3.79 / 2.91 at 1 MiB. Prefer [`write`](TcpStream::write)
     /// below ~64 KiB, and measure on your NIC above it.
     ///
+    /// A [`FixedBuf`](crate::buf::FixedBuf) registered with this runtime is
+    /// sent from its registration (no page pinning per send).
+    ///
     /// Cancel-safety: dropping the future cancels the send, but some or all
     /// bytes may have been sent; the buffer is released only after the
     /// kernel's notification, never while it may still read it.
     pub async fn send_zc<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
-        let mut op = SendZc::stream(&self.fd, buf);
-        op.arm();
-        let mut sent = None;
-        // One result and at most one notification: bounded.
-        for _ in 0..3 {
-            match poll_fn(|cx| op.poll_next(cx)).await {
-                Some((event, more)) => {
-                    if let ZcEvent::Sent(result) = event {
-                        sent = Some(result);
-                    }
-                    if !more {
-                        break;
-                    }
-                }
-                None => break,
-            }
-        }
-        let result = sent
-            .unwrap_or_else(|| Err(io::Error::other("zero-copy send ended without a result")))
-            .map(|n| n as usize);
-        match op.into_data() {
-            Some(data) => (result, data.into_buf()),
-            // Orphaned (the runtime shut down first): the kernel may still
-            // read the buffer, so it is never handed back and this never
-            // completes — as any operation; dropping it leaks the buffer.
-            None => std::future::pending().await,
-        }
+        op::send_zc(&self.fd, buf, None).await
     }
 
     /// Send all initialised bytes of `buf`, as many sends as needed. On

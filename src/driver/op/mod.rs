@@ -45,7 +45,7 @@ pub(crate) use recv_multi::RecvMulti;
 pub(crate) use resize::{Resize, ResizeKind};
 pub(crate) use send::Send;
 pub(crate) use send_msg::SendMsg;
-pub(crate) use send_zc::{SendZc, ZcEvent};
+pub(crate) use send_zc::send_zc;
 pub(crate) use splice::{pipe, Splice};
 pub(crate) use statx::Statx;
 pub(crate) use stream::{Multishot, OpStream};
