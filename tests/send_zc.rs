@@ -175,7 +175,6 @@ fn a_dropped_send_zc_holds_its_buffer_until_the_kernels_final_completion() {
                 );
             }
             drop(a);
-            // Every cancelled send either went out whole or not at all.
             reader.abort();
         })
     });
