@@ -193,6 +193,13 @@ impl TcpStream {
     }
 }
 
+impl TcpStream {
+    /// The shared descriptor (for `io::Compat`).
+    pub(crate) fn shared_fd(&self) -> &SharedFd {
+        &self.fd
+    }
+}
+
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.raw()

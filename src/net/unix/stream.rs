@@ -115,6 +115,13 @@ impl UnixStream {
     }
 }
 
+impl UnixStream {
+    /// The shared descriptor (for `io::Compat`).
+    pub(crate) fn shared_fd(&self) -> &SharedFd {
+        &self.fd
+    }
+}
+
 impl AsRawFd for UnixStream {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.raw()
