@@ -194,3 +194,20 @@ fn chat_relays_a_line_to_the_other_clients_only() {
     bob.read_line(&mut line).unwrap();
     assert!(line.ends_with(": hi bob\n"), "{line:?}");
 }
+
+#[cfg(feature = "hyper")]
+#[test]
+fn hyper_hello_answers_http_requests() {
+    let (_server, banner) = start("hyper_hello", &["127.0.0.1:0"]);
+    let addr = addr_in(&banner);
+    for _ in 0..3 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut all = String::new();
+        s.read_to_string(&mut all).unwrap();
+        assert!(all.starts_with("HTTP/1.1 200"), "{all}");
+        assert!(all.ends_with("Hello from corio\n"), "{all}");
+    }
+}

@@ -12,10 +12,19 @@
 
 mod compat;
 mod copy;
+#[cfg(feature = "hyper")]
+mod hyper_rt;
 mod splice;
 mod traits;
 
 pub use compat::{Compat, CompatStream};
 pub use copy::copy;
+
+/// hyper on corio (feature `hyper`): its executor and timer; `Compat`
+/// implements `hyper::rt::{Read, Write}`.
+#[cfg(feature = "hyper")]
+pub mod hyper {
+    pub use super::hyper_rt::{Executor, Timer};
+}
 pub use splice::{sendfile, splice};
 pub use traits::{AsyncRead, AsyncReadAt, AsyncReadExt, AsyncWrite, AsyncWriteAt, AsyncWriteExt};
