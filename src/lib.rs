@@ -131,6 +131,8 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+#[cfg(feature = "macros")]
+pub use corio_macros::{main, test};
 pub use metrics::Metrics;
 pub use pool::Pool;
 pub use runtime::{block_on, metrics, Builder, Runtime};

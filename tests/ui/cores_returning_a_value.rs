@@ -1,0 +1,4 @@
+#[corio::main(cores = 2)]
+async fn main() -> u32 {
+    1
+}

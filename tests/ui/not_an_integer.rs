@@ -1,0 +1,2 @@
+#[corio::main(entries = "many")]
+async fn main() {}

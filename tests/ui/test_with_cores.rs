@@ -1,0 +1,4 @@
+#[corio::test(cores = 2)]
+async fn on_cores() {}
+
+fn main() {}
