@@ -130,6 +130,7 @@ pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
+mod trace;
 
 #[cfg(feature = "macros")]
 pub use corio_macros::{main, test};

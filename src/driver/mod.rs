@@ -212,6 +212,7 @@ impl Driver {
     ///
     /// As for [`Driver::submit`].
     unsafe fn submit_keyed(&mut self, key: Key, entry: squeue::Entry) -> io::Result<Key> {
+        crate::trace::trace_event!(op = key.user_data(), opcode = entry.get_opcode(), "submit");
         // SAFETY: forwarded from our caller.
         match unsafe { self.push(entry.user_data(key.user_data())) } {
             Ok(()) => {
@@ -426,6 +427,7 @@ impl Driver {
     /// Ask the kernel to cancel `key`. The target still posts exactly one
     /// final completion (-ECANCELED, or its real result if it won the race).
     fn cancel(&mut self, key: Key) {
+        crate::trace::trace_event!(op = key.user_data(), "cancel");
         let entry = opcode::AsyncCancel::new(key.user_data())
             .build()
             .user_data(CANCEL_TAG);
@@ -506,14 +508,29 @@ impl Driver {
         let Some(ring) = self.ring.as_mut() else {
             return;
         };
+        #[cfg(feature = "tracing")]
+        let mut reaped = 0u32;
         for cqe in ring.completion() {
+            #[cfg(feature = "tracing")]
+            {
+                reaped += 1;
+            }
             match cqe.user_data() {
                 CANCEL_TAG | MSG_WAKE_TAG => {}
                 WAKE_TAG => self.wake_armed = false,
                 data if RingWakes::owns(data) => self.ring_wakes.complete(data, cqe.result()),
-                data => self.slots.complete(data, cqe.result(), cqe.flags()),
+                data => {
+                    crate::trace::trace_event!(
+                        op = data,
+                        result = cqe.result(),
+                        flags = cqe.flags(),
+                        "complete"
+                    );
+                    self.slots.complete(data, cqe.result(), cqe.flags())
+                }
             }
         }
+        crate::trace::trace_event!(enter_calls = self.enter_calls, reaped, "turn");
     }
 
     /// One turn of the loop's I/O half: submit, maybe sleep, reap.

@@ -47,6 +47,7 @@ impl Core {
         }
         let files = driver.files.clone();
         let buffers = driver.buffers.clone();
+        crate::trace::debug_event!(entries, msg_ring_wake, "runtime started");
         Ok(Core {
             files,
             buffers,

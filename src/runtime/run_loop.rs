@@ -131,6 +131,7 @@ impl Core {
     /// while the panic unwinds — so no buffer the kernel may still write is
     /// ever freed; the first such panic is resumed at the end.
     pub(crate) fn shutdown(&self, grace: Duration) {
+        crate::trace::debug_event!(grace_ms = grace.as_millis() as u64, "runtime stopping");
         // Work sent from elsewhere is refused from now on; jobs queued and
         // never run are dropped (whoever awaits them learns they were
         // cancelled).

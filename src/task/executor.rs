@@ -63,13 +63,25 @@ impl Executor {
         self.current.clone()
     }
 
-    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    /// Spawn, `location` being where the user spawned it (for its span).
+    pub(crate) fn spawn_at<F>(
+        &self,
+        future: F,
+        location: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         let mut tasks = self.tasks.borrow_mut();
         let id = tasks.vacant_key();
+        #[cfg(feature = "tracing")]
+        let future = tracing::Instrument::instrument(
+            future,
+            tracing::trace_span!(target: "corio", "task", id, spawned_at = %location),
+        );
+        #[cfg(not(feature = "tracing"))]
+        let _ = location;
         let waker = Arc::new(TaskWaker::new(id, self.scheduler.clone()));
         waker.set_queued();
         let cell = Rc::new(TaskCell::new(future, waker));

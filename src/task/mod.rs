@@ -58,7 +58,8 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    match executor::with_current(move |e| e.spawn(future)) {
+    let location = std::panic::Location::caller();
+    match executor::with_current(move |e| e.spawn_at(future, location)) {
         Some(handle) => handle,
         None => panic!(
             "corio::spawn called with no corio runtime running on this thread: \
