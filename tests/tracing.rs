@@ -60,10 +60,8 @@ fn tasks_ops_turns_and_the_runtime_are_traced() {
     let log = recorder.0.lock().unwrap().join("\n");
     let has = |needle: &str| log.lines().any(|l| l.contains(needle));
     assert!(has("span task"), "no task span:\n{log}");
-    assert!(
-        has("spawned_at=tests/tracing.rs:"),
-        "no spawn location:\n{log}"
-    );
+    let at = format!("spawned_at=tests/tracing.rs:{line}:");
+    assert!(has(&at), "no spawn location {at}:\n{log}");
     assert!(has("message=submit"), "no submit event:\n{log}");
     assert!(has("message=complete"), "no complete event:\n{log}");
     assert!(has("message=cancel"), "no cancel event:\n{log}");
