@@ -15,6 +15,7 @@ mod chart;
 mod cross_core;
 mod echo;
 mod file;
+mod http;
 mod micro;
 mod netstat;
 mod report;
@@ -186,7 +187,7 @@ fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: corio-bench <all|echo|udp|scale|file|sendfile|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
+        "usage: corio-bench <all|echo|udp|http|scale|file|sendfile|cross-core|chart [BENCHMARKS.md]> [--quick|--smoke] [--reps N] [--secs S] \
          [--contenders a,b,...] [--cases CxS,...] [--server-cores 1,2,4] [--client-cpus 2-9] [--spin] [--tcp-counters] [--out FILE]\n\
          echo contenders: {}",
         echo::servers::CONTENDERS.join(", ")
@@ -236,6 +237,16 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("{name} multi-core server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if cmd == "serve-http" {
+        let name = args.get(1).map(String::as_str).unwrap_or("");
+        return match http::serve_child(name) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name} HTTP server: {e}");
                 ExitCode::FAILURE
             }
         };
@@ -293,6 +304,7 @@ fn main() -> ExitCode {
             .and_then(|()| echo::scale(&mode, &echo_contenders, &mut report))
             .and_then(|()| echo::multi::run(&mode, &server_cores, &mut report))
             .and_then(|()| udp::run(&mode, &echo_contenders, &mut report))
+            .and_then(|()| http::run(&mode, &mut report))
             .and_then(|()| file::run(&mode, &all, &mut report))
             .and_then(|()| sendfile::run(&mode, &mut report))
             .and_then(|()| cross_core::run(&mode, &mut report))
@@ -303,6 +315,7 @@ fn main() -> ExitCode {
         "echo" => echo::run(&mode, &echo_contenders, &mut report),
         "scale" => echo::scale(&mode, &echo_contenders, &mut report),
         "udp" => udp::run(&mode, &echo_contenders, &mut report),
+        "http" => http::run(&mode, &mut report),
         "sendfile" => sendfile::run(&mode, &mut report),
         "file" => file::run(&mode, &all, &mut report),
         "cross-core" => cross_core::run(&mode, &mut report),

@@ -18,7 +18,16 @@ pub enum Check {
     /// The first and last 8 bytes (measurement runs: checking 16 KiB per
     /// message would make the load generator the bottleneck).
     Ends,
+    /// Not an echo: each message is [`HTTP_REQUEST`], answered by an HTTP
+    /// response of `response_len` bytes that must be a 200 with the body
+    /// [`HTTP_BODY`] (keep-alive, one request in flight per connection).
+    Http { response_len: usize },
 }
+
+/// The request of [`Check::Http`].
+pub const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+/// The body every HTTP server of the benchmark answers with.
+pub const HTTP_BODY: &[u8] = b"hello";
 
 /// What one measurement window saw.
 #[derive(Debug)]
@@ -162,12 +171,18 @@ impl LoadGen {
                     Socket::Udp(socket)
                 }
             };
-            let mut out = vec![0u8; size].into_boxed_slice();
-            fill(&mut out, i, 0);
+            let (out, in_len) = match check {
+                Check::Http { response_len } => (HTTP_REQUEST.into(), response_len),
+                _ => {
+                    let mut out = vec![0u8; size].into_boxed_slice();
+                    fill(&mut out, i, 0);
+                    (out, size)
+                }
+            };
             conns.push(Conn {
                 stream,
                 out,
-                inp: vec![0u8; size].into_boxed_slice(),
+                inp: vec![0u8; in_len].into_boxed_slice(),
                 sent: 0,
                 received: 0,
                 seq: 0,
@@ -205,7 +220,7 @@ impl LoadGen {
         let e = opcode::Send::new(
             types::Fd(c.stream.fd()),
             c.out[c.sent..].as_ptr(),
-            (self.size - c.sent) as u32,
+            (c.out.len() - c.sent) as u32,
         )
         .flags(libc::MSG_NOSIGNAL)
         .build()
@@ -218,7 +233,7 @@ impl LoadGen {
         let e = opcode::Recv::new(
             types::Fd(c.stream.fd()),
             c.inp[c.received..].as_mut_ptr(),
-            (self.size - c.received) as u32,
+            (c.inp.len() - c.received) as u32,
         )
         .build()
         .user_data(((i as u64) << 1) | RECV);
@@ -262,7 +277,7 @@ impl LoadGen {
                 }
                 if data & 1 == SEND {
                     self.conns[i].sent += res as usize;
-                    if self.conns[i].sent < self.size {
+                    if self.conns[i].sent < self.conns[i].out.len() {
                         self.push_send(i);
                     } else {
                         self.push_recv(i);
@@ -277,11 +292,14 @@ impl LoadGen {
                 }
                 let c = &mut self.conns[i];
                 c.received += res as usize;
-                if c.received < self.size {
+                if c.received < c.inp.len() {
                     self.push_recv(i);
                     continue;
                 }
                 let ok = match self.check {
+                    Check::Http { .. } => {
+                        c.inp.starts_with(b"HTTP/1.1 200") && c.inp.ends_with(HTTP_BODY)
+                    }
                     Check::Full => c.inp == c.out,
                     Check::Ends => {
                         let k = self.size.min(8);
@@ -292,7 +310,7 @@ impl LoadGen {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
-                            "connection {i}: echoed bytes differ from those sent (message {})",
+                            "connection {i}: the answer is not the one expected (message {})",
                             c.seq
                         ),
                     ));
@@ -303,7 +321,9 @@ impl LoadGen {
                 c.seq += 1;
                 c.sent = 0;
                 c.received = 0;
-                fill(&mut c.out, i, c.seq);
+                if !matches!(self.check, Check::Http { .. }) {
+                    fill(&mut c.out, i, c.seq);
+                }
                 c.started = now;
                 self.push_send(i);
             }
