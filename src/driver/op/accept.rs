@@ -41,7 +41,11 @@ unsafe impl OpCode for Accept {
         // SAFETY: a successful accept returns a new descriptor we now own.
         let fd = unsafe { OwnedFd::from_raw_fd(result? as i32) };
         let (storage, len) = *self.addr;
-        // SAFETY: the kernel filled `storage` with an address of `len` bytes.
+        // The kernel reports the real length, which could exceed the
+        // storage if the address was cut short: only what was written counts.
+        let len = len.min(storage.size_of());
+        // SAFETY: the kernel wrote `len` (at most the storage's size) bytes
+        // of address into `storage`; the rest is zeroed.
         let addr = unsafe { SockAddr::new(storage, len) };
         Ok((fd, addr))
     }

@@ -44,11 +44,13 @@ impl<B: IoBufMut> RecvMsg<B> {
     /// The sender's address, if the kernel gave one.
     /// Taken once, after the final completion.
     fn sender(&mut self) -> Option<SockAddr> {
-        let len = self.header.msg.msg_namelen;
+        // The kernel reports the address's real length, which could exceed
+        // the storage if it was cut short: only what was written counts.
+        let len = self.header.msg.msg_namelen.min(self.header.addr.size_of());
         (len > 0).then(|| {
             let addr = std::mem::replace(&mut self.header.addr, SockAddrStorage::zeroed());
-            // SAFETY: the kernel wrote an address of `len` bytes into
-            // `addr` and set `msg_namelen` to it.
+            // SAFETY: the kernel wrote `len` (at most the storage's size)
+            // bytes of address into `addr`; the rest is zeroed.
             unsafe { SockAddr::new(addr, len) }
         })
     }
