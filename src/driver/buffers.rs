@@ -11,20 +11,9 @@ use std::os::fd::RawFd;
 
 const IORING_REGISTER_BUFFERS2: libc::c_uint = 15;
 const IORING_REGISTER_BUFFERS_UPDATE: libc::c_uint = 16;
-const IORING_RSRC_REGISTER_SPARSE: u32 = 1 << 0;
 
 /// Slots at most (the kernel's IORING_MAX_REG_BUFFERS).
 const MAX_SLOTS: u32 = 16 * 1024;
-
-/// `struct io_uring_rsrc_register` from <linux/io_uring.h>.
-#[repr(C)]
-struct RsrcRegister {
-    nr: u32,
-    flags: u32,
-    resv2: u64,
-    data: u64,
-    tags: u64,
-}
 
 /// `struct io_uring_rsrc_update2` from <linux/io_uring.h>.
 #[repr(C)]
@@ -192,30 +181,7 @@ fn explain(e: io::Error, buffers: &[(*mut u8, usize)]) -> io::Error {
 
 /// Register an empty table of [`MAX_SLOTS`] slots.
 fn register_sparse(ring: RawFd) -> io::Result<()> {
-    let arg = RsrcRegister {
-        nr: MAX_SLOTS,
-        flags: IORING_RSRC_REGISTER_SPARSE,
-        resv2: 0,
-        data: 0,
-        tags: 0,
-    };
-    // SAFETY: io_uring_register with a live io_uring_rsrc_register whose
-    // size is passed as the argument count (the BUFFERS2 convention); no
-    // data or tags pointers (a sparse table).
-    let res = unsafe {
-        libc::syscall(
-            libc::SYS_io_uring_register,
-            ring,
-            IORING_REGISTER_BUFFERS2,
-            &arg as *const RsrcRegister,
-            std::mem::size_of::<RsrcRegister>() as libc::c_uint,
-        )
-    };
-    if res == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    super::rsrc::register_sparse(ring, IORING_REGISTER_BUFFERS2, MAX_SLOTS)
 }
 
 /// Put `iov` (or an empty one) in `slot`.

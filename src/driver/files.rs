@@ -15,21 +15,10 @@ use std::os::fd::RawFd;
 const IORING_UNREGISTER_FILES: libc::c_uint = 3;
 const IORING_REGISTER_FILES_UPDATE: libc::c_uint = 6;
 const IORING_REGISTER_FILES2: libc::c_uint = 13;
-const IORING_RSRC_REGISTER_SPARSE: u32 = 1 << 0;
 
 /// Slots at most: the kernel keeps a pointer per slot, and refuses more
 /// than RLIMIT_NOFILE. Descriptors beyond it simply stay unregistered.
 const MAX_SLOTS: u32 = 16 * 1024;
-
-/// `struct io_uring_rsrc_register` from <linux/io_uring.h>.
-#[repr(C)]
-struct RsrcRegister {
-    nr: u32,
-    flags: u32,
-    resv2: u64,
-    data: u64,
-    tags: u64,
-}
 
 /// `struct io_uring_files_update` from <linux/io_uring.h>.
 #[repr(C)]
@@ -195,26 +184,9 @@ fn register_sparse(ring: RawFd) -> Option<u32> {
     if size == 0 {
         return None;
     }
-    let arg = RsrcRegister {
-        nr: size,
-        flags: IORING_RSRC_REGISTER_SPARSE,
-        resv2: 0,
-        data: 0,
-        tags: 0,
-    };
-    // SAFETY: io_uring_register with a live io_uring_rsrc_register whose
-    // size is passed as the argument count (the FILES2 convention); no
-    // data or tags pointers (a sparse table).
-    let res = unsafe {
-        libc::syscall(
-            libc::SYS_io_uring_register,
-            ring,
-            IORING_REGISTER_FILES2,
-            &arg as *const RsrcRegister,
-            std::mem::size_of::<RsrcRegister>() as libc::c_uint,
-        )
-    };
-    (res == 0).then_some(size)
+    super::rsrc::register_sparse(ring, IORING_REGISTER_FILES2, size)
+        .ok()
+        .map(|()| size)
 }
 
 /// Put `fd` (or -1: empty) in `slot`.

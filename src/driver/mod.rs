@@ -18,6 +18,7 @@ mod eventfd;
 mod fd;
 mod files;
 pub(crate) mod op;
+mod rsrc;
 mod setup;
 pub(crate) mod signal;
 mod slots;
