@@ -119,3 +119,30 @@ fn a_fixed_buffer_given_back_from_every_same_thread_origin_wakes_a_waiting_take(
         }
     });
 }
+
+#[cfg(feature = "tokio-io")]
+#[test]
+fn bytes_from_every_origin_wake_a_read_through_compat() {
+    use tokio::io::AsyncReadExt;
+    with_time_limit(LIMIT, || {
+        let rt = corio::Runtime::new().unwrap();
+        for origin in ORIGINS {
+            let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            let out = wake_task_from(
+                &rt,
+                origin,
+                async move {
+                    let mut compat = corio::io::Compat::new(UnixStream::from_std(ours));
+                    let mut buf = [0u8; 4];
+                    compat.read_exact(&mut buf).await.unwrap();
+                    buf
+                },
+                move || {
+                    let mut theirs = theirs;
+                    theirs.write_all(b"wake").unwrap();
+                },
+            );
+            assert_eq!(&out, b"wake", "{origin:?}");
+        }
+    });
+}
