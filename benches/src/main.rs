@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p corio-bench -- all            # full run, writes BENCHMARKS.md
-//! cargo run --release -p corio-bench -- all --quick    # 1–2 minutes
+//! cargo run --release -p corio-bench -- all --quick    # 2–3 minutes
 //! cargo run --release -p corio-bench -- all --smoke    # CI: every contender, every byte checked
 //! cargo run --release -p corio-bench -- echo --contenders corio,tokio
 //! cargo run --release -p corio-bench -- echo --server-cores 1,2,4   # multi-core servers
