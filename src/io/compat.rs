@@ -193,6 +193,9 @@ impl<S: CompatStream> Compat<S> {
         let recv = match &mut self.recv {
             Some(recv) => recv,
             None => {
+                // A receive orphaned earlier may have lost bytes: no later
+                // bytes are served after such a gap.
+                fd.check_reads_intact()?;
                 let mut buf = std::mem::take(&mut self.read_buf);
                 buf.clear();
                 if buf.capacity() < self.read_capacity {
@@ -202,10 +205,23 @@ impl<S: CompatStream> Compat<S> {
                 self.recv.insert(Recv::submit(&fd, buf))
             }
         };
-        let (result, buf) = ready!(Pin::new(recv).poll(cx));
+        let Some((result, buf)) = ready!(recv.poll_or_orphaned(cx)) else {
+            // Armed when an earlier runtime shut down without waiting for
+            // it: it never completes, and bytes the kernel gave it may be
+            // gone. The descriptor's reads are marked lost, as for a corio
+            // read orphaned that way, and every read from now on says so.
+            drop(self.recv.take());
+            fd.read_orphaned();
+            return Poll::Ready(fd.check_reads_intact());
+        };
         self.recv = None;
         self.read_buf = buf;
         self.read_pos = 0;
+        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::ECANCELED)) {
+            // Compat never cancels its own receive: a runtime shutting
+            // down did, with nothing received. Arm a new one, here.
+            return self.poll_receive(cx);
+        }
         if result? == 0 {
             self.eof = true;
         }

@@ -239,17 +239,28 @@ impl<T: OpCode> Future for Op<T> {
     type Output = T::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
-        let this = self.get_mut();
+        match std::task::ready!(self.get_mut().poll_or_orphaned(cx)) {
+            Some(output) => Poll::Ready(output),
+            // Orphaned: the kernel may still own the buffer, so it is never
+            // handed back; this future never completes (dropping it leaks
+            // the buffer, closes the descriptor).
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T: OpCode> Op<T> {
+    /// As `poll`, but `Ready(None)` (forever) once the operation was
+    /// orphaned: its runtime shut down without waiting for it.
+    pub(crate) fn poll_or_orphaned(&mut self, cx: &mut Context<'_>) -> Poll<Option<T::Output>> {
+        let this = self;
         let result = match &this.state {
             State::InFlight { driver, key } => {
                 let key = *key;
                 let polled = driver.poll_op(key, cx, |d, waker| d.poll_op(key, waker));
                 match std::task::ready!(polled) {
                     Some(completion) => (completion.result(), completion.flags),
-                    // Orphaned: the kernel may still own the buffer, so it
-                    // is never handed back; this future never completes
-                    // (dropping it leaks the buffer, closes the descriptor).
-                    None => return Poll::Pending,
+                    None => return Poll::Ready(None),
                 }
             }
             State::Failed(_) => {
@@ -260,7 +271,7 @@ impl<T: OpCode> Future for Op<T> {
                     .data
                     .take()
                     .expect("operation data present until completion");
-                return Poll::Ready(data.fail(err));
+                return Poll::Ready(Some(data.fail(err)));
             }
             State::Done => panic!("corio: an operation was polled after it completed"),
         };
@@ -269,7 +280,7 @@ impl<T: OpCode> Future for Op<T> {
             .data
             .take()
             .expect("operation data present until completion");
-        Poll::Ready(data.complete(result.0, result.1))
+        Poll::Ready(Some(data.complete(result.0, result.1)))
     }
 }
 
