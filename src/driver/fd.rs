@@ -331,6 +331,17 @@ impl Drop for Inner {
             // No operation holds the descriptor any more (each held a
             // reference): leave the fixed table first.
             self.leave_table();
+            // A read of it was orphaned at a runtime's shutdown: the
+            // kernel may still hold the file (the request is cancelled when
+            // the ring is torn down, asynchronously), which would keep a
+            // socket open — and its peer waiting — after close(2). Shut it
+            // down first so the peer sees the end now (ENOTSOCK for a file
+            // is harmless).
+            let orphaned = self.state.try_borrow().map_or(true, |s| s.reads_lost);
+            if orphaned {
+                // SAFETY: shutdown(2) on our own descriptor, still open.
+                unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+            }
             // close(2) rather than an io_uring close: it is deterministic
             // (the descriptor is gone when the owner is dropped, even with no
             // runtime running) and does not block for sockets without
