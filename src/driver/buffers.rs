@@ -195,10 +195,9 @@ fn update(ring: RawFd, slot: u32, iov: &libc::iovec) -> io::Result<()> {
         nr: 1,
         resv2: 0,
     };
+    // The memory the iovec names is the caller's to keep alive (`register`).
     // SAFETY: io_uring_register with a live io_uring_rsrc_update2 naming
-    // one live iovec and tag (read by the kernel during the call); the
-    // memory the iovec names is the caller's to keep alive (see
-    // `register`).
+    // one live iovec and tag, read by the kernel during the call.
     let res = unsafe {
         libc::syscall(
             libc::SYS_io_uring_register,

@@ -19,10 +19,10 @@ pub(crate) fn pipe() -> io::Result<(SharedFd, SharedFd, u32)> {
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     // SAFETY: fcntl on our own descriptor with integer arguments.
     let size = unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, PIPE_CHUNK as libc::c_int) };
-    // SAFETY: as above.
     let size = if size > 0 {
         size
     } else {
+        // SAFETY: fcntl on our own descriptor with integer arguments.
         unsafe { libc::fcntl(fds[1], libc::F_GETPIPE_SZ) }
     };
     let size = u32::try_from(size)
