@@ -4,7 +4,7 @@
 //! flight per connection): requests/s and server CPU µs per request.
 
 use crate::echo::loadgen::{Check, HTTP_BODY, HTTP_REQUEST};
-use crate::echo::{drive, Sample, Server};
+use crate::echo::{drive, rounds, Sample, Server};
 use crate::report::{fmt_ratio, Report};
 use crate::stats::Summary;
 use crate::{sys, Mode};
@@ -118,19 +118,9 @@ pub fn run(mode: &Mode, report: &mut Report) -> io::Result<()> {
         mode.reps
     ));
     for &c in cases {
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); CONTENDERS.len()];
-        for rep in 0..mode.reps {
-            for k in 0..CONTENDERS.len() {
-                let idx = (k + rep) % CONTENDERS.len();
-                let name = CONTENDERS[idx];
-                eprintln!("[http] C={c} round {}/{}: {name}", rep + 1, mode.reps);
-                match measure(name, c, mode) {
-                    Ok(sample) => samples[idx].push(sample),
-                    Err(e) if mode.smoke => return Err(e),
-                    Err(e) => eprintln!("[http] {name} failed: {e}"),
-                }
-            }
-        }
+        let samples = rounds(mode, CONTENDERS, &format!("http C={c}"), |name| {
+            measure(name, c, mode)
+        })?;
         let med = |i: usize, f: fn(&Sample) -> f64| {
             Summary::of(&samples[i].iter().map(f).collect::<Vec<_>>())
         };

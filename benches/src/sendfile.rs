@@ -9,7 +9,7 @@ use crate::{sys, Mode};
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub const CONTENDERS: &[&str] = &["corio-sendfile", "corio-read-write", "tokio"];
 
@@ -147,20 +147,9 @@ pub fn run(mode: &Mode, report: &mut Report) -> io::Result<()> {
         CHUNK >> 10,
         mode.reps
     ));
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); CONTENDERS.len()];
-    for rep in 0..mode.reps {
-        for k in 0..CONTENDERS.len() {
-            let idx = (k + rep) % CONTENDERS.len();
-            let name = CONTENDERS[idx];
-            eprintln!("[sendfile] round {}/{}: {name}", rep + 1, mode.reps);
-            match measure(name, &path, len) {
-                Ok(gbs) => results[idx].push(gbs),
-                Err(e) if mode.smoke => return Err(e),
-                Err(e) => eprintln!("[sendfile] {name} failed: {e}"),
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+    let results = crate::echo::rounds(mode, CONTENDERS, "sendfile", |name| {
+        measure(name, &path, len)
+    })?;
     let corio = Summary::of(&results[0]).median;
     let rows: Vec<Vec<String>> = CONTENDERS
         .iter()

@@ -214,6 +214,34 @@ pub fn drive(
     })
 }
 
+/// `mode.reps` rounds of `measure` over `contenders`, the order rotated
+/// each round (so no contender always runs first or right after another);
+/// each contender's results, in `contenders` order. A failure ends a smoke
+/// run and is reported and skipped otherwise. `what` names the case in the
+/// progress lines.
+pub fn rounds<T>(
+    mode: &Mode,
+    contenders: &[&str],
+    what: &str,
+    mut measure: impl FnMut(&str) -> io::Result<T>,
+) -> io::Result<Vec<Vec<T>>> {
+    let mut results: Vec<Vec<T>> = contenders.iter().map(|_| Vec::new()).collect();
+    for rep in 0..mode.reps {
+        for k in 0..contenders.len() {
+            let idx = (k + rep) % contenders.len();
+            let name = contenders[idx];
+            eprintln!("[{what}] round {}/{}: {name}", rep + 1, mode.reps);
+            match measure(name) {
+                Ok(result) => results[idx].push(result),
+                Err(e) if mode.smoke => return Err(e),
+                Err(e) => eprintln!("[{what}] {name} failed: {e}"),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(results)
+}
+
 /// The echo matrix: every (C, S), every contender, `mode.reps` rounds with
 /// the contender order rotated each round.
 pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<()> {
@@ -260,24 +288,9 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
         spin = if mode.spin { ", busy-polling" } else { "" },
     ));
     for &(c, s) in &matrix {
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
-        for rep in 0..mode.reps {
-            for k in 0..contenders.len() {
-                let idx = (k + rep) % contenders.len();
-                let name = contenders[idx];
-                eprintln!("[echo] C={c} S={s} round {}/{}: {name}", rep + 1, mode.reps);
-                match measure(name, c, s, mode) {
-                    Ok(sample) => samples[idx].push(sample),
-                    Err(e) => {
-                        if mode.smoke {
-                            return Err(e);
-                        }
-                        eprintln!("[echo] {name} failed: {e}");
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
+        let samples = rounds(mode, contenders, &format!("echo C={c} S={s}"), |name| {
+            measure(name, c, s, mode)
+        })?;
         table(report, (c, s), contenders, &samples, mode.tcp_counters);
     }
     Ok(())

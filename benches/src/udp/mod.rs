@@ -5,7 +5,7 @@
 mod servers;
 
 use crate::echo::loadgen::Transport;
-use crate::echo::{drive, Sample, Server};
+use crate::echo::{drive, rounds, Sample, Server};
 use crate::report::{fmt_ratio, Report};
 use crate::stats::Summary;
 use crate::Mode;
@@ -55,19 +55,9 @@ pub fn run(mode: &Mode, contenders: &[&str], report: &mut Report) -> io::Result<
         mode.reps
     ));
     for &(c, s) in cases {
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); contenders.len()];
-        for rep in 0..mode.reps {
-            for k in 0..contenders.len() {
-                let idx = (k + rep) % contenders.len();
-                let name = contenders[idx];
-                eprintln!("[udp] C={c} S={s} round {}/{}: {name}", rep + 1, mode.reps);
-                match measure(name, c, s, mode) {
-                    Ok(sample) => samples[idx].push(sample),
-                    Err(e) if mode.smoke => return Err(e),
-                    Err(e) => eprintln!("[udp] {name} failed: {e}"),
-                }
-            }
-        }
+        let samples = rounds(mode, &contenders, &format!("udp C={c} S={s}"), |name| {
+            measure(name, c, s, mode)
+        })?;
         let med = |i: usize, f: fn(&Sample) -> f64| {
             Summary::of(&samples[i].iter().map(f).collect::<Vec<_>>())
         };
